@@ -1,0 +1,3 @@
+from declutr.data.dataset_readers import DeCLUTRDatasetReader
+
+__all__ = ["DeCLUTRDatasetReader"]

@@ -1,0 +1,277 @@
+import logging
+from collections import Counter
+from contextlib import contextmanager
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import DatasetReader, Instance, Token
+from allennlp.data.fields import ListField, TextField
+from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
+from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
+
+from declutr.data.documents import iter_lines
+from declutr.data.span_sampling import (
+    min_document_length,
+    sample_spans,
+    validate_sampling_args,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@DatasetReader.register("declutr")
+class DeCLUTRDatasetReader(DatasetReader):
+    """Reads documents and samples anchor and positive spans from each, as in
+    [DeCLUTR (Giorgi et al., 2021)](https://aclanthology.org/2021.acl-long.72/).
+
+    Registered as a `DatasetReader` with name "declutr".
+
+    Input files hold one document per line: plain text, or JSON lines with a `"text"` field when
+    the name ends in `.jsonl`; either may be gzip-compressed. The file is streamed line by line and
+    sharded across distributed workers and data-loader workers, so every document is read by
+    exactly one worker and memory does not grow with the file size. Each document is tokenized
+    once with the model's subword tokenizer; spans are slices of those tokens.
+
+    Each instance has `anchors` (a `ListField` of `num_anchors` `TextField`s) and `positives`
+    (a `ListField` of `num_anchors * num_positives` `TextField`s; the positives of anchor `i` are
+    `positives[i * num_positives : (i + 1) * num_positives]`). With sampling switched off
+    (`num_anchors=None`, or inside `no_sample()`), an instance is one `anchors` `TextField` holding
+    the whole text, truncated to `max_length` tokens: that is what prediction uses.
+
+    Empty lines and documents shorter than `2 * num_anchors * max_span_len` tokens are skipped and
+    counted; the counts are logged after each pass. If no document of the file is long enough,
+    reading fails with an error naming the minimum, the file and the longest document found.
+
+    # Parameters
+
+    tokenizer : `PretrainedTransformerTokenizer`
+        The model's subword tokenizer. Its special tokens are added around every span.
+    token_indexers : `Dict[str, TokenIndexer]`, optional
+        Defaults to a `pretrained_transformer` indexer for the tokenizer's model.
+    num_anchors : `int`, optional (default=`None`)
+        Anchor spans per document. `None` switches sampling off.
+    num_positives : `int`, optional (default=`None`)
+        Positive spans per anchor. Required when `num_anchors` is set.
+    max_span_len : `int`, optional (default=`None`)
+        Largest span length in tokens. Required when `num_anchors` is set.
+    min_span_len : `int`, optional (default=`None`)
+        Smallest span length in tokens. Required when `num_anchors` is set.
+    sampling_strategy : `str`, optional (default=`None`)
+        Where positives lie relative to their anchor: `None` (adjacent, overlapping or subsumed),
+        `"adjacent"` or `"subsuming"`. See `declutr.data.span_sampling.sample_spans`.
+    max_length : `int`, optional (default=`None`)
+        Most subword tokens in one text field, special tokens excluded; longer spans and texts
+        are truncated on the right. Defaults to the tokenizer's model maximum minus the special
+        tokens (510 for RoBERTa).
+    shuffle_buffer_size : `int`, optional (default=`1000`)
+        Documents are shuffled within a buffer of this many documents (0 keeps file order). The
+        buffer bounds memory whatever the file size. Never applied when sampling is off.
+    seed : `int`, optional (default=`None`)
+        Seeds span sampling and shuffling. `None` draws it from numpy's global generator when the
+        reader is built, which allennlp's `numpy_seed` makes reproducible.
+    **kwargs
+        Passed to `DatasetReader` (for example `max_instances`).
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        token_indexers: Optional[Dict[str, TokenIndexer]] = None,
+        num_anchors: Optional[int] = None,
+        num_positives: Optional[int] = None,
+        max_span_len: Optional[int] = None,
+        min_span_len: Optional[int] = None,
+        sampling_strategy: Optional[str] = None,
+        max_length: Optional[int] = None,
+        shuffle_buffer_size: int = 1000,
+        seed: Optional[int] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs)
+        if not isinstance(tokenizer, PretrainedTransformerTokenizer):
+            raise ConfigurationError(
+                "The declutr reader samples spans of subword tokens and needs a "
+                f'"pretrained_transformer" tokenizer, got {type(tokenizer).__name__}.'
+            )
+        self._tokenizer = tokenizer
+        self._hf_tokenizer = tokenizer.tokenizer
+        self._token_indexers = token_indexers or {
+            "tokens": PretrainedTransformerIndexer(self._hf_tokenizer.name_or_path)
+        }
+        self.sample_spans = num_anchors is not None
+        if self.sample_spans:
+            if num_positives is None or max_span_len is None or min_span_len is None:
+                raise ConfigurationError(
+                    "num_anchors is set, so num_positives, max_span_len and min_span_len are "
+                    f"required; got num_positives={num_positives}, max_span_len={max_span_len}, "
+                    f"min_span_len={min_span_len}."
+                )
+            try:
+                validate_sampling_args(
+                    num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
+                )
+            except ValueError as error:
+                raise ConfigurationError(str(error)) from None
+        self._num_anchors = num_anchors
+        self._num_positives = num_positives
+        self._max_span_len = max_span_len
+        self._min_span_len = min_span_len
+        self._sampling_strategy = sampling_strategy
+        self._max_length = max_length or self._default_max_length()
+        if self._max_length < 1:
+            raise ConfigurationError(f"max_length must be at least 1, got {max_length}.")
+        if shuffle_buffer_size < 0:
+            raise ConfigurationError(
+                f"shuffle_buffer_size must be 0 or more, got {shuffle_buffer_size}."
+            )
+        self._shuffle_buffer_size = shuffle_buffer_size
+        self._seed = seed if seed is not None else int(np.random.randint(2**31 - 1))
+        self._passes = 0
+        self._rng = np.random.default_rng(self._seed)
+        self.counts: Counter = Counter()
+
+    def _default_max_length(self) -> int:
+        num_special = len(self._tokenizer.single_sequence_start_tokens) + len(
+            self._tokenizer.single_sequence_end_tokens
+        )
+        model_max = self._hf_tokenizer.model_max_length
+        # Tokenizers without a known maximum report a huge sentinel value.
+        return (model_max if model_max < 100_000 else 512) - num_special
+
+    @property
+    def min_document_tokens(self) -> int:
+        """Fewest subword tokens a document needs to be sampled from."""
+        assert self._num_anchors is not None and self._max_span_len is not None
+        return min_document_length(self._num_anchors, self._max_span_len)
+
+    @contextmanager
+    def no_sample(self) -> Iterator[None]:
+        """Switch span sampling off inside the block (prediction uses whole texts)."""
+        previous, self.sample_spans = self.sample_spans, False
+        try:
+            yield
+        finally:
+            self.sample_spans = previous
+
+    def _read(self, file_path: str) -> Iterable[Instance]:
+        self.counts = Counter()
+        self._rng = self._pass_rng()
+        lines: Iterator[Tuple[int, str]] = self.shard_iterable(iter_lines(file_path))
+        if self.sample_spans and self._shuffle_buffer_size > 0:
+            lines = self._shuffled(lines)
+        for line_number, text in lines:
+            self.counts["lines"] += 1
+            if not text:
+                self.counts["empty"] += 1
+                continue
+            token_ids = self._token_ids(text)
+            if self.sample_spans and len(token_ids) < self.min_document_tokens:
+                self.counts["too_short"] += 1
+                continue
+            self.counts["instances"] += 1
+            yield self._instance_from_token_ids(token_ids)
+        self._log_counts(file_path)
+        if self.sample_spans and self.counts["instances"] == 0:
+            self._fail_or_warn_if_nothing_sampled(file_path)
+
+    def text_to_instance(self, text: str) -> Instance:  # type: ignore[override]
+        """An instance of sampled spans of `text`, or of the whole text with sampling off.
+
+        Raises `ValueError` if sampling is on and `text` is too short.
+        """
+        return self._instance_from_token_ids(self._token_ids(text))
+
+    def apply_token_indexers(self, instance: Instance) -> None:
+        for field in instance.fields.values():
+            text_fields = field.field_list if isinstance(field, ListField) else [field]
+            for text_field in text_fields:
+                text_field.token_indexers = self._token_indexers  # type: ignore[attr-defined]
+
+    def _token_ids(self, text: str) -> List[int]:
+        # verbose=False: documents are expected to exceed the model's maximum length.
+        return self._hf_tokenizer(
+            text,
+            add_special_tokens=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )["input_ids"]
+
+    def _instance_from_token_ids(self, token_ids: List[int]) -> Instance:
+        if not self.sample_spans:
+            return Instance({"anchors": self._text_field(token_ids)})
+        assert self._num_anchors is not None and self._num_positives is not None
+        assert self._max_span_len is not None and self._min_span_len is not None
+        spans = sample_spans(
+            len(token_ids),
+            self._rng,
+            num_anchors=self._num_anchors,
+            num_positives=self._num_positives,
+            max_span_len=self._max_span_len,
+            min_span_len=self._min_span_len,
+            sampling_strategy=self._sampling_strategy,
+        )
+        anchors = [self._text_field(token_ids[start:end]) for start, end in spans.anchors]
+        positives = [self._text_field(token_ids[start:end]) for start, end in spans.positives]
+        return Instance({"anchors": ListField(anchors), "positives": ListField(positives)})
+
+    def _text_field(self, token_ids: List[int]) -> TextField:
+        token_ids = token_ids[: self._max_length]
+        pieces = self._hf_tokenizer.convert_ids_to_tokens(token_ids)
+        tokens = [Token(text=piece, text_id=i) for piece, i in zip(pieces, token_ids)]
+        return TextField(self._tokenizer.add_special_tokens(tokens))
+
+    def _pass_rng(self) -> np.random.Generator:
+        """A generator for this pass: differs between passes, ranks and data-loader workers."""
+        self._passes += 1
+        distributed = self.get_distributed_info()
+        rank = distributed.global_rank if distributed is not None else 0
+        worker = self.get_worker_info()
+        worker_id = worker.id if worker is not None else 0
+        return np.random.default_rng([self._seed, self._passes, rank, worker_id])
+
+    def _shuffled(self, items: Iterator[Tuple[int, str]]) -> Iterator[Tuple[int, str]]:
+        """Shuffle within a buffer of `shuffle_buffer_size` items (bounded memory)."""
+        buffer: List[Tuple[int, str]] = []
+        for item in items:
+            if len(buffer) < self._shuffle_buffer_size:
+                buffer.append(item)
+                continue
+            index = int(self._rng.integers(len(buffer)))
+            yield buffer[index]
+            buffer[index] = item
+        self._rng.shuffle(buffer)  # type: ignore[arg-type]
+        yield from buffer
+
+    def _log_counts(self, file_path: str) -> None:
+        logger.info(
+            "Read %s: %d lines, %d instances; skipped %d empty lines and %d documents shorter "
+            "than %s tokens.",
+            file_path,
+            self.counts["lines"],
+            self.counts["instances"],
+            self.counts["empty"],
+            self.counts["too_short"],
+            self.min_document_tokens if self.sample_spans else "n/a",
+        )
+
+    def _fail_or_warn_if_nothing_sampled(self, file_path: str) -> None:
+        """No document of this shard was usable: fail if none of the whole file is."""
+        longest = 0
+        for _, text in iter_lines(file_path):
+            longest = max(longest, len(self._token_ids(text)) if text else 0)
+            if longest >= self.min_document_tokens:
+                logger.warning(
+                    "This worker's shard of %s has no document of %d or more tokens; other "
+                    "shards do.",
+                    file_path,
+                    self.min_document_tokens,
+                )
+                return
+        raise ValueError(
+            f"No document in {file_path} is long enough to sample from: each needs at least "
+            f"{self.min_document_tokens} subword tokens (2 * num_anchors * max_span_len = "
+            f"2 * {self._num_anchors} * {self._max_span_len}), and the longest has {longest}. "
+            "Use longer documents (one per line) or lower num_anchors or max_span_len."
+        )

