@@ -9,6 +9,20 @@ from declutr.compat import apply_patches
 
 apply_patches()
 
-from declutr.data import DeCLUTRDatasetReader  # noqa: E402
+# Registration happens on import; the order matters only in that patches come first.
+from declutr.data import DeCLUTRDatasetReader, StreamingDataLoader  # noqa: E402
+from declutr.losses import ContrastiveLoss, CrossBatchMemory, NTXent  # noqa: E402
+from declutr.models import DeCLUTR  # noqa: E402
+from declutr.modules import PretrainedTransformerMLMEmbedder  # noqa: E402
+from declutr.predictors import DeCLUTRPredictor  # noqa: E402
 
-__all__ = ["DeCLUTRDatasetReader"]
+__all__ = [
+    "ContrastiveLoss",
+    "CrossBatchMemory",
+    "DeCLUTR",
+    "DeCLUTRDatasetReader",
+    "DeCLUTRPredictor",
+    "NTXent",
+    "PretrainedTransformerMLMEmbedder",
+    "StreamingDataLoader",
+]

@@ -1,3 +1,4 @@
+import itertools
 import logging
 from collections import Counter
 from contextlib import contextmanager
@@ -174,6 +175,19 @@ class DeCLUTRDatasetReader(DatasetReader):
         self._log_counts(file_path)
         if self.sample_spans and self.counts["instances"] == 0:
             self._fail_or_warn_if_nothing_sampled(file_path)
+
+    def count_instances(self, file_path: str) -> int:
+        """How many instances a pass over `file_path` yields in this distributed shard (all
+        data-loader workers together), without sampling or keeping anything."""
+        distributed = self.get_distributed_info()
+        lines = iter_lines(file_path)
+        if distributed is not None:
+            lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
+        count = 0
+        for _, text in lines:
+            if text and (not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens):
+                count += 1
+        return count if self.max_instances is None else min(count, self.max_instances)
 
     def text_to_instance(self, text: str) -> Instance:  # type: ignore[override]
         """An instance of sampled spans of `text`, or of the whole text with sampling off.

@@ -1,0 +1,3 @@
+from declutr.data.data_loaders.streaming import StreamingDataLoader
+
+__all__ = ["StreamingDataLoader"]

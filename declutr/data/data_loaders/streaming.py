@@ -1,0 +1,42 @@
+import logging
+import math
+from typing import Optional
+
+from allennlp.data.data_loaders import DataLoader, MultiProcessDataLoader
+
+from declutr.data.dataset_readers import DeCLUTRDatasetReader
+
+logger = logging.getLogger(__name__)
+
+
+@DataLoader.register("declutr_streaming")
+class StreamingDataLoader(MultiProcessDataLoader):
+    """allennlp's `multiprocess` data loader, streaming, that still knows its length.
+
+    Registered as a `DataLoader` with name "declutr_streaming".
+
+    With `max_instances_in_memory` set, allennlp's loader streams but cannot say how many batches
+    an epoch has, so learning-rate schedules such as `slanted_triangular` run without their
+    length and progress bars without a total. This loader counts the documents long enough to
+    sample from (in this worker's distributed shard) with one tokenizing pass over the file the
+    first time its length is asked for, without keeping any of them. Every parameter is
+    `MultiProcessDataLoader`'s; the reader must be the "declutr" reader.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._num_batches: Optional[int] = None
+
+    def __len__(self) -> int:
+        if self.batches_per_epoch is not None or self.max_instances_in_memory is None:
+            return super().__len__()
+        if not isinstance(self.reader, DeCLUTRDatasetReader) or self.batch_sampler is not None:
+            raise TypeError("declutr_streaming counts batches of the declutr reader only")
+        if self._num_batches is None:
+            num_instances = self.reader.count_instances(self.data_path)  # type: ignore[arg-type]
+            assert self.batch_size is not None
+            rounding = math.floor if self.drop_last else math.ceil
+            self._num_batches = int(rounding(num_instances / self.batch_size))
+            logger.info("%s: %d instances, %d batches per epoch", self.data_path, num_instances,
+                        self._num_batches)
+        return self._num_batches

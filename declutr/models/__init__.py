@@ -1,0 +1,3 @@
+from declutr.models.declutr import DeCLUTR
+
+__all__ = ["DeCLUTR"]

@@ -1,0 +1,221 @@
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.distributed as dist
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models import Model
+from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
+from allennlp.modules.seq2vec_encoders import BagOfEmbeddingsEncoder
+from allennlp.nn import InitializerApplicator, util
+from allennlp.training.metrics import Average
+
+from declutr.losses import ContrastiveLoss
+from declutr.modules.distributed import all_gather_with_local_grad, scale_gradient
+from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
+
+
+@Model.register("declutr")
+class DeCLUTR(Model):
+    """Contrastive span embeddings plus masked language modelling, as in
+    [DeCLUTR (Giorgi et al., 2021)](https://aclanthology.org/2021.acl-long.72/).
+
+    Registered as a `Model` with name "declutr".
+
+    Spans are encoded by the `text_field_embedder` and pooled by the `seq2vec_encoder` (masked
+    mean pooling by default, which ignores padding). The positives of one anchor are averaged;
+    anchor `i` and its mean positive form a pair for the contrastive `loss`, every other span of
+    the batch being a negative. Under distributed training the pairs of all workers are gathered,
+    so every worker's spans are negatives for every other worker's. With
+    `masked_language_modeling`, the anchors are masked (15% of tokens, 80/10/10) and one pass
+    gives both their embeddings and the masked-LM loss.
+
+    # Parameters
+
+    vocab : `Vocabulary`
+        Unused by the model itself (the transformer has its own vocabulary).
+    text_field_embedder : `TextFieldEmbedder`
+        Embeds the tokens. For masked language modelling it must contain a
+        `pretrained_transformer_mlm` token embedder.
+    seq2vec_encoder : `Seq2VecEncoder`, optional (default=masked mean pooling)
+        Pools token embeddings into one vector per span.
+    feedforward : `FeedForward`, optional (default=`None`)
+        A projection applied after pooling; the loss then uses its output ("projections"), while
+        "embeddings" stay the pooled vectors.
+    loss : `ContrastiveLoss`, optional (default=`None`)
+        The contrastive loss, for example `{"type": "nt_xent", "temperature": 0.05}`. `None`
+        trains the masked LM alone.
+    masked_language_modeling : `bool`, optional (default=`True`)
+        Add the masked-LM loss on the anchors during training.
+    mlm_probability : `float`, optional (default=`0.15`)
+        Share of (non-special, non-padding) anchor tokens selected for masking.
+    scale_fix : `bool`, optional (default=`True`)
+        Under distributed training each worker's loss covers the gathered batch but only its own
+        slice carries gradients, and DDP averages gradients over the `W` workers, so the applied
+        gradient is `1/W` of the combined batch's. `True` multiplies the contrastive gradient by
+        `W` (leaving the reported loss unchanged), so training matches one process holding the
+        whole batch. `False` reproduces the original implementation's scaling.
+    initializer : `InitializerApplicator`, optional
+        Applied to the model's parameters after construction.
+    """
+
+    default_predictor = "declutr"
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        text_field_embedder: TextFieldEmbedder,
+        seq2vec_encoder: Optional[Seq2VecEncoder] = None,
+        feedforward: Optional[FeedForward] = None,
+        loss: Optional[ContrastiveLoss] = None,
+        masked_language_modeling: bool = True,
+        mlm_probability: float = 0.15,
+        scale_fix: bool = True,
+        initializer: Optional[InitializerApplicator] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        if loss is None and not masked_language_modeling:
+            raise ConfigurationError(
+                "The declutr model needs a training objective: set a contrastive `loss` "
+                '(for example {"type": "nt_xent"}), `masked_language_modeling: true`, or both.'
+            )
+        if not 0 < mlm_probability < 1:
+            raise ConfigurationError(f"mlm_probability must be in (0, 1), got {mlm_probability}.")
+        self._text_field_embedder = text_field_embedder
+        self._seq2vec_encoder = seq2vec_encoder or BagOfEmbeddingsEncoder(
+            text_field_embedder.get_output_dim(), averaged=True
+        )
+        self._feedforward = feedforward
+        self._loss = loss
+        self._mlm_embedder = self._find_mlm_embedder() if masked_language_modeling else None
+        self._mlm_probability = mlm_probability
+        self._scale_fix = scale_fix
+        self._contrastive_loss = Average()
+        self._mlm_loss = Average()
+        if initializer is not None:
+            initializer(self)
+
+    def _find_mlm_embedder(self) -> PretrainedTransformerMLMEmbedder:
+        embedders = [
+            module
+            for module in self._text_field_embedder.modules()
+            if isinstance(module, PretrainedTransformerMLMEmbedder)
+        ]
+        if len(embedders) != 1:
+            raise ConfigurationError(
+                "masked_language_modeling needs exactly one token embedder of type "
+                f'"pretrained_transformer_mlm" in text_field_embedder, found {len(embedders)}. '
+                "Use that embedder or set masked_language_modeling: false."
+            )
+        return embedders[0]
+
+    def forward(  # type: ignore[override]
+        self, anchors: TextFieldTensors, positives: Optional[TextFieldTensors] = None
+    ) -> Dict[str, torch.Tensor]:
+        """
+        # Parameters
+
+        anchors : `TextFieldTensors`
+            From a `ListField` of `TextField`s, token tensors of shape
+            `(batch_size, num_anchors, seq_len)`; or from one `TextField` per instance (prediction),
+            `(batch_size, seq_len)`.
+        positives : `TextFieldTensors`, optional
+            Shape `(batch_size, num_anchors * num_positives, seq_len)`, the positives of anchor
+            `i` contiguous.
+
+        # Returns
+
+        An output dict with `embeddings`, shape `(batch_size, num_anchors, dim)` or
+        `(batch_size, dim)`; `projections` of the same leading shape when there is a feedforward;
+        and in training (or when positives are given) `loss`, a scalar.
+        """
+        token_ids = util.get_token_ids_from_text_field_tensors(anchors)
+        if token_ids.dim() == 2:
+            return self._project(self._embed(anchors))
+
+        batch_size, num_anchors = token_ids.shape[:2]
+        mlm_loss: Optional[torch.Tensor] = None
+        if self.training and self._mlm_embedder is not None:
+            anchor_embeddings, mlm_loss = self._embed_masked(_flatten(anchors))
+        else:
+            anchor_embeddings = self._embed(_flatten(anchors))
+        output = self._project(anchor_embeddings)
+
+        losses = []
+        if mlm_loss is not None:
+            self._mlm_loss(mlm_loss.detach())
+            losses.append(mlm_loss)
+        if positives is not None and self._loss is not None:
+            anchor_vectors = output.get("projections", output["embeddings"])
+            positive_vectors = self._mean_positives(positives, batch_size * num_anchors)
+            contrastive_loss = self._gathered_contrastive_loss(anchor_vectors, positive_vectors)
+            self._contrastive_loss(contrastive_loss.detach())
+            losses.append(contrastive_loss)
+        if losses:
+            output["loss"] = torch.stack(losses).sum()
+        # Shape: (batch_size, num_anchors, dim)
+        return {
+            key: value.view(batch_size, num_anchors, -1) if key != "loss" else value
+            for key, value in output.items()
+        }
+
+    def _embed(self, tokens: TextFieldTensors) -> torch.Tensor:
+        """Pooled embeddings, `(batch_size, dim)`, of texts with `(batch_size, seq_len)` tokens."""
+        mask = util.get_text_field_mask(tokens)
+        return self._seq2vec_encoder(self._text_field_embedder(tokens), mask=mask)
+
+    def _embed_masked(self, tokens: TextFieldTensors) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Like `_embed`, on masked input, plus the masked-LM loss (one forward pass)."""
+        assert self._mlm_embedder is not None
+        if len(tokens) != 1:
+            raise ConfigurationError(
+                "masked_language_modeling supports one token indexer, found " f"{sorted(tokens)}."
+            )
+        (indexed,) = tokens.values()
+        mask = util.get_text_field_mask(tokens)
+        hidden_states, mlm_loss = self._mlm_embedder.masked_lm(
+            indexed["token_ids"], mask, indexed.get("type_ids"), self._mlm_probability
+        )
+        return self._seq2vec_encoder(hidden_states, mask=mask), mlm_loss
+
+    def _project(self, embeddings: torch.Tensor) -> Dict[str, torch.Tensor]:
+        output = {"embeddings": embeddings}
+        if self._feedforward is not None:
+            output["projections"] = self._feedforward(embeddings)
+        return output
+
+    def _mean_positives(self, positives: TextFieldTensors, num_anchors: int) -> torch.Tensor:
+        """The mean positive vector of each anchor, `(batch_size * num_anchors, dim)`."""
+        embedded = self._project(self._embed(_flatten(positives)))
+        vectors = embedded.get("projections", embedded["embeddings"])
+        # Shape: (batch_size * num_anchors, num_positives, dim)
+        return vectors.view(num_anchors, -1, vectors.size(-1)).mean(dim=1)
+
+    def _gathered_contrastive_loss(
+        self, anchors: torch.Tensor, positives: torch.Tensor
+    ) -> torch.Tensor:
+        assert self._loss is not None
+        anchors = all_gather_with_local_grad(anchors)
+        positives = all_gather_with_local_grad(positives)
+        loss = self._loss(anchors, positives)
+        if self._scale_fix and dist.is_available() and dist.is_initialized():
+            loss = scale_gradient(loss, dist.get_world_size())
+        return loss
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        metrics = {}
+        if self._loss is not None:
+            metrics["contrastive_loss"] = self._contrastive_loss.get_metric(reset)
+        if self._mlm_embedder is not None:
+            metrics["mlm_loss"] = self._mlm_loss.get_metric(reset)
+        return metrics
+
+
+def _flatten(tokens: TextFieldTensors) -> TextFieldTensors:
+    """Merge the batch and list dimensions: `(batch, num_texts, seq_len)` -> `(batch * num_texts,
+    seq_len)` for every tensor of a `ListField[TextField]`."""
+    return {
+        indexer: {key: tensor.reshape(-1, tensor.size(-1)) for key, tensor in indexed.items()}
+        for indexer, indexed in tokens.items()
+    }

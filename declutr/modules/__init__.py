@@ -1,0 +1,3 @@
+from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
+
+__all__ = ["PretrainedTransformerMLMEmbedder"]

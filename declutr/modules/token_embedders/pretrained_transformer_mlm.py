@@ -1,0 +1,108 @@
+import inspect
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+from allennlp.common import cached_transformers
+from allennlp.modules.token_embedders import TokenEmbedder
+from transformers import AutoConfig, AutoModelForMaskedLM
+
+from declutr.modules.masking import IGNORE_INDEX, mask_tokens
+
+
+@TokenEmbedder.register("pretrained_transformer_mlm")
+class PretrainedTransformerMLMEmbedder(TokenEmbedder):
+    """A Hugging Face encoder loaded with its masked-language-modelling head.
+
+    Registered as a `TokenEmbedder` with name "pretrained_transformer_mlm".
+
+    As a `TokenEmbedder`, `forward` returns the encoder's last hidden states and never runs the
+    head. `masked_lm` masks its input and returns both the hidden states of the masked input and
+    the masked-LM loss from one pass, which is how DeCLUTR trains both objectives on the anchors.
+    Any architecture with an `AutoModelForMaskedLM` class works (BERT, RoBERTa, DistilBERT,
+    MPNet, ...). The encoder's sentence pooler is not loaded: it is unused, and under
+    `DistributedDataParallel` parameters without gradients are an error.
+
+    # Parameters
+
+    model_name : `str`
+        A Hugging Face hub name (`distilroberta-base`) or a local directory.
+    load_weights : `bool`, optional (default=`True`)
+        `False` builds the architecture with random weights (useful when an archive's weights
+        are about to be loaded over them).
+    transformer_kwargs : `Dict[str, Any]`, optional
+        Passed to `from_pretrained` / `AutoConfig.from_pretrained`.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        load_weights: bool = True,
+        transformer_kwargs: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        super().__init__()
+        kwargs = transformer_kwargs or {}
+        if load_weights:
+            self.mlm_model = AutoModelForMaskedLM.from_pretrained(model_name, **kwargs)
+        else:
+            config = AutoConfig.from_pretrained(model_name, **kwargs)
+            self.mlm_model = AutoModelForMaskedLM.from_config(config)
+        tokenizer = cached_transformers.get_tokenizer(model_name)
+        if tokenizer.mask_token_id is None:
+            raise ValueError(f"The tokenizer of {model_name} has no mask token; MLM needs one.")
+        self.mask_token_id: int = tokenizer.mask_token_id
+        self.vocab_size: int = self.mlm_model.config.vocab_size
+        special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)), dtype=torch.long)
+        self.register_buffer("special_token_ids", special_ids, persistent=False)
+        self._accepts_type_ids = (
+            "token_type_ids" in inspect.signature(self.mlm_model.forward).parameters
+        )
+
+    def get_output_dim(self) -> int:
+        return self.mlm_model.config.hidden_size
+
+    def _inputs(
+        self, token_ids: torch.Tensor, mask: torch.Tensor, type_ids: Optional[torch.Tensor]
+    ) -> Dict[str, torch.Tensor]:
+        inputs = {"input_ids": token_ids, "attention_mask": mask}
+        if self._accepts_type_ids and type_ids is not None:
+            inputs["token_type_ids"] = type_ids
+        return inputs
+
+    def forward(
+        self,
+        token_ids: torch.Tensor,
+        mask: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Hidden states, shape `(batch_size, seq_len, hidden_size)`, of `token_ids`
+        (`(batch_size, seq_len)`) where `mask` (`(batch_size, seq_len)`) is true."""
+        outputs = self.mlm_model.base_model(**self._inputs(token_ids, mask, type_ids))
+        return outputs.last_hidden_state
+
+    def masked_lm(
+        self,
+        token_ids: torch.Tensor,
+        mask: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+        mlm_probability: float = 0.15,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mask `mlm_probability` of the non-special tokens (80/10/10) and run the model once.
+
+        Returns `(hidden_states, loss)`: the last hidden states of the masked input,
+        `(batch_size, seq_len, hidden_size)`, and the mean cross-entropy over masked tokens
+        (0 with a gradient if no token was selected).
+        """
+        maskable = mask.bool() & ~torch.isin(token_ids, self.special_token_ids)
+        masked_ids, labels = mask_tokens(
+            token_ids, maskable, self.mask_token_id, self.vocab_size, mlm_probability
+        )
+        outputs = self.mlm_model(
+            **self._inputs(masked_ids, mask, type_ids), output_hidden_states=True
+        )
+        # Shape: (batch_size * seq_len, vocab_size)
+        logits = outputs.logits.view(-1, outputs.logits.size(-1))
+        total = torch.nn.functional.cross_entropy(
+            logits.float(), labels.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+        )
+        num_masked = labels.ne(IGNORE_INDEX).sum().clamp(min=1)
+        return outputs.hidden_states[-1], total / num_masked

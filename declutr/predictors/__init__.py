@@ -1,0 +1,3 @@
+from declutr.predictors.declutr import DeCLUTRPredictor
+
+__all__ = ["DeCLUTRPredictor"]
