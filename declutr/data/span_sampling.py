@@ -154,7 +154,9 @@ def sample_spans(
         `"adjacent"`: immediately before or after the anchor (shortened to the room beside the
         anchor if needed, which can only happen with one anchor).
     """
-    validate_sampling_args(num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy)
+    validate_sampling_args(
+        num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
+    )
     needed = min_document_length(num_anchors, max_span_len)
     if num_tokens < needed:
         raise ValueError(

@@ -170,7 +170,7 @@ class DeCLUTR(Model):
         assert self._mlm_embedder is not None
         if len(tokens) != 1:
             raise ConfigurationError(
-                "masked_language_modeling supports one token indexer, found " f"{sorted(tokens)}."
+                f"masked_language_modeling supports one token indexer, found {sorted(tokens)}."
             )
         (indexed,) = tokens.values()
         mask = util.get_text_field_mask(tokens)

@@ -39,7 +39,9 @@ class DeCLUTRPredictor(Predictor):
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         text = json_dict.get("text") if isinstance(json_dict, dict) else None
         if not isinstance(text, str):
-            raise ValueError(f'Each input must be a JSON object with a string "text", got {json_dict!r}.')
+            raise ValueError(
+                f'Each input must be a JSON object with a string "text", got {json_dict!r}.'
+            )
         return self._dataset_reader.text_to_instance(text)
 
     def predict(self, text: str) -> JsonDict:

@@ -37,6 +37,10 @@ class StreamingDataLoader(MultiProcessDataLoader):
             assert self.batch_size is not None
             rounding = math.floor if self.drop_last else math.ceil
             self._num_batches = int(rounding(num_instances / self.batch_size))
-            logger.info("%s: %d instances, %d batches per epoch", self.data_path, num_instances,
-                        self._num_batches)
+            logger.info(
+                "%s: %d instances, %d batches per epoch",
+                self.data_path,
+                num_instances,
+                self._num_batches,
+            )
         return self._num_batches

@@ -89,7 +89,9 @@ class DeCLUTRDatasetReader(DatasetReader):
         seed: Optional[int] = None,
         **kwargs,
     ) -> None:
-        super().__init__(manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs)
+        super().__init__(
+            manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
+        )
         if not isinstance(tokenizer, PretrainedTransformerTokenizer):
             raise ConfigurationError(
                 "The declutr reader samples spans of subword tokens and needs a "
@@ -161,7 +163,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         lines: Iterator[Tuple[int, str]] = self.shard_iterable(iter_lines(file_path))
         if self.sample_spans and self._shuffle_buffer_size > 0:
             lines = self._shuffled(lines)
-        for line_number, text in lines:
+        for _, text in lines:
             self.counts["lines"] += 1
             if not text:
                 self.counts["empty"] += 1
@@ -185,7 +187,9 @@ class DeCLUTRDatasetReader(DatasetReader):
             lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
         count = 0
         for _, text in lines:
-            if text and (not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens):
+            if text and (
+                not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens
+            ):
                 count += 1
         return count if self.max_instances is None else min(count, self.max_instances)
 

@@ -1,0 +1,41 @@
+"""Shared fixtures: a tiny RoBERTa-style encoder built offline from the fixture documents."""
+
+import os
+from pathlib import Path
+from typing import List
+
+import pytest
+
+import declutr  # noqa: F401  (applies the compatibility patches, registers components)
+from declutr.common.from_scratch import build_encoder_from_scratch
+from tests import DOCUMENTS
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+SHARED = Path(os.environ.get("DECLUTR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def fixture_documents() -> List[str]:
+    return DOCUMENTS.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """Path of a 2-layer, 32-dim RoBERTa masked LM with a BPE tokenizer trained on the fixtures
+    (dropout on, as a real model)."""
+    path = tmp_path_factory.mktemp("tiny-roberta")
+    return str(build_encoder_from_scratch(fixture_documents(), path, seed=0))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_no_dropout(tmp_path_factory) -> str:
+    """The same architecture without dropout, for tests that compare gradients exactly."""
+    path = tmp_path_factory.mktemp("tiny-roberta-no-dropout")
+    return str(build_encoder_from_scratch(fixture_documents(), path, dropout=0.0, seed=0))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """`../shared` (or $DECLUTR_SHARED): real models and data; tests using it skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent")
+    return SHARED
