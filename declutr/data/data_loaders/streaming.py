@@ -1,8 +1,8 @@
 import logging
 import math
-from typing import Optional
+from typing import Iterator, Optional
 
-from allennlp.data.data_loaders import DataLoader, MultiProcessDataLoader
+from allennlp.data.data_loaders import DataLoader, MultiProcessDataLoader, TensorDict
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 
@@ -19,13 +19,20 @@ class StreamingDataLoader(MultiProcessDataLoader):
     an epoch has, so learning-rate schedules such as `slanted_triangular` run without their
     length and progress bars without a total. This loader counts the documents long enough to
     sample from (in this worker's distributed shard) with one tokenizing pass over the file the
-    first time its length is asked for, without keeping any of them. Every parameter is
-    `MultiProcessDataLoader`'s; the reader must be the "declutr" reader.
+    first time its length is asked for, without keeping any of them. With `num_workers > 0` it
+    also moves the reader's sampling seed on before every epoch, since workers only see copies.
+    Every parameter is `MultiProcessDataLoader`'s; the reader must be the "declutr" reader.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._num_batches: Optional[int] = None
+
+    def __iter__(self) -> Iterator[TensorDict]:
+        if self.num_workers > 0 and isinstance(self.reader, DeCLUTRDatasetReader):
+            # Workers get copies of the reader, so its pass count only advances here.
+            self.reader.advance_pass()
+        return super().__iter__()
 
     def __len__(self) -> int:
         if self.batches_per_epoch is not None or self.max_instances_in_memory is None:

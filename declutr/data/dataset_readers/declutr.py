@@ -69,8 +69,9 @@ class DeCLUTRDatasetReader(DatasetReader):
         Documents are shuffled within a buffer of this many documents (0 keeps file order). The
         buffer bounds memory whatever the file size. Never applied when sampling is off.
     seed : `int`, optional (default=`None`)
-        Seeds span sampling and shuffling. `None` draws it from numpy's global generator when the
-        reader is built, which allennlp's `numpy_seed` makes reproducible.
+        Seeds span sampling and shuffling: pass `k` of a reader then depends only on the seed,
+        `k`, the distributed rank and the data-loader worker. `None` (the default) seeds each pass
+        from numpy's global generator, which allennlp's `numpy_seed` makes reproducible.
     **kwargs
         Passed to `DatasetReader` (for example `max_instances`).
     """
@@ -129,9 +130,12 @@ class DeCLUTRDatasetReader(DatasetReader):
                 f"shuffle_buffer_size must be 0 or more, got {shuffle_buffer_size}."
             )
         self._shuffle_buffer_size = shuffle_buffer_size
-        self._seed = seed if seed is not None else int(np.random.randint(2**31 - 1))
+        self._seed = seed
         self._passes = 0
-        self._rng = np.random.default_rng(self._seed)
+        self._entropy = 0
+        self.advance_pass()
+        # Used by text_to_instance outside of a read; every read makes its own.
+        self._rng = np.random.default_rng(seed if seed is not None else self._entropy)
         self.counts: Counter = Counter()
 
     def _default_max_length(self) -> int:
@@ -240,13 +244,26 @@ class DeCLUTRDatasetReader(DatasetReader):
         tokens = [Token(text=piece, text_id=i) for piece, i in zip(pieces, token_ids)]
         return TextField(self._tokenizer.add_special_tokens(tokens))
 
+    def advance_pass(self) -> None:
+        """Move the sampling seed on to the next pass over the data.
+
+        Called at the start of every read in the main process; a data loader whose workers hold
+        copies of the reader calls it in the main process before each epoch.
+        """
+        self._passes += 1
+        if self._seed is None:
+            self._entropy = int(np.random.randint(2**31 - 1))
+
     def _pass_rng(self) -> np.random.Generator:
         """A generator for this pass: differs between passes, ranks and data-loader workers."""
-        self._passes += 1
+        if self.get_worker_info() is None:
+            self.advance_pass()
         distributed = self.get_distributed_info()
         rank = distributed.global_rank if distributed is not None else 0
         worker = self.get_worker_info()
         worker_id = worker.id if worker is not None else 0
+        if self._seed is None:  # the pass is already in the entropy drawn for it
+            return np.random.default_rng([self._entropy, rank, worker_id])
         return np.random.default_rng([self._seed, self._passes, rank, worker_id])
 
     def _shuffled(self, items: Iterator[Tuple[int, str]]) -> Iterator[Tuple[int, str]]:
