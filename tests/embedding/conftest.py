@@ -1,0 +1,82 @@
+"""A tiny DeCLUTR model trained once per session, its predictor, encoder and export."""
+
+import json
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+from allennlp.commands.train import train_model_from_file
+from allennlp.models.archival import load_archive
+from allennlp.predictors import Predictor
+from typer.testing import CliRunner
+
+from declutr import Encoder
+from tests import CONFIG_ROOT, DOCUMENTS
+from tests.embedding import load_script
+
+MAX_LENGTH = 64  # the quickstart reader's max_length: longer texts are truncated
+
+
+@pytest.fixture(scope="session")
+def serialization_dir(tiny_model: str, tmp_path_factory) -> Path:
+    """A serialization directory of a tiny model trained for one epoch on the fixtures."""
+    path = tmp_path_factory.mktemp("declutr-model") / "model"
+    overrides = {
+        "train_data_path": str(DOCUMENTS),
+        "dataset_reader.tokenizer.model_name": tiny_model,
+        "model.text_field_embedder.token_embedders.tokens.model_name": tiny_model,
+        "dataset_reader.max_span_len": 32,
+        "dataset_reader.min_span_len": 8,
+        "data_loader.batch_size": 4,
+    }
+    train_model_from_file(
+        str(CONFIG_ROOT / "quickstart.jsonnet"), str(path), overrides=json.dumps(overrides)
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def archive_file(serialization_dir: Path) -> Path:
+    return serialization_dir / "model.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def predictor(archive_file: Path) -> Predictor:
+    return Predictor.from_archive(load_archive(str(archive_file)), "declutr")
+
+
+@pytest.fixture(scope="session")
+def encoder(archive_file: Path) -> Encoder:
+    return Encoder(archive_file, device="cpu", batch_size=3)
+
+
+@pytest.fixture(scope="session")
+def exported_dir(archive_file: Path, tmp_path_factory) -> Path:
+    """`scripts/export.py ARCHIVE OUT_DIR`, run in-process."""
+    output_dir = tmp_path_factory.mktemp("export") / "declutr-tiny"
+    result = CliRunner().invoke(load_script("export").app, [str(archive_file), str(output_dir)])
+    assert result.exit_code == 0, result.output
+    return output_dir
+
+
+@pytest.fixture(scope="session")
+def texts() -> List[str]:
+    """Short, empty, non-ASCII and long texts (the documents exceed max_length tokens), none
+    with surrounding whitespace (sentence-transformers strips it)."""
+    documents = DOCUMENTS.read_text(encoding="utf-8").splitlines()
+    return [
+        "A short sentence.",
+        documents[0],
+        "",
+        "Coroutines — «async def» and await, 中文, émoji 🙂.",
+        documents[3][:300].strip(),
+        documents[5],
+        "def f(x): return x ** 2",
+    ]
+
+
+@pytest.fixture(scope="session")
+def predicted(predictor: Predictor, texts: List[str]) -> np.ndarray:
+    """The predictor's embeddings of `texts`, `(len(texts), dim)`."""
+    return np.array([predictor.predict(text)["embeddings"] for text in texts], dtype=np.float32)
