@@ -28,7 +28,8 @@ demo: install
 
 test: install
 	$(PY) -m ruff check declutr scripts tests
-	$(PY) -m pytest -q tests
+	$(PY) -m ruff format --check declutr scripts tests
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q tests
 
 lint: install
 	$(PY) -m ruff check declutr scripts tests

@@ -178,8 +178,9 @@ def train(
     """Train with `config_path` on `corpus_path`, with `model_name` as the transformer, in this
     process; returns the archive (`serialization_dir/model.tar.gz`). `serialization_dir` is
     replaced if it exists."""
-    import declutr  # noqa: F401  (registers the reader, model, loader and predictor)
     from allennlp.commands.train import train_model_from_file
+
+    import declutr  # noqa: F401  (registers the reader, model, loader and predictor)
 
     overrides = {
         "train_data_path": str(corpus_path),
@@ -205,9 +206,10 @@ def embed(
 ) -> np.ndarray:
     """Embed `texts` with a trained archive through the "declutr" predictor:
     `(len(texts), dim)`. Texts longer than the reader's `max_length` are truncated."""
-    import declutr  # noqa: F401
     from allennlp.models.archival import load_archive
     from allennlp.predictors import Predictor
+
+    import declutr  # noqa: F401
 
     predictor = Predictor.from_archive(load_archive(str(archive_path)), "declutr")
     vectors: List[List[float]] = []
