@@ -20,7 +20,8 @@ $(VENV)/.installed: constraints.txt setup.py
 	# allennlp's declared pins (torch<1.13, transformers<4.21) cannot install on Python 3.11:
 	# install it alone, then its real runtime needs through setup.py, all at tested versions.
 	$(PIP) install --quiet --no-deps allennlp==2.10.1 -c constraints.txt
-	$(PIP) install --quiet -e ".[test,demo]" -c constraints.txt
+	# compat mode: a path entry, so packages added later need no reinstall
+	$(PIP) install --quiet -e ".[test,demo]" -c constraints.txt --config-settings editable_mode=compat
 	touch $@
 
 demo: install

@@ -188,7 +188,8 @@ class Encoder:
             total=total, unit="text", desc="Embedding", disable=_hide_progress(show_progress, total)
         )
         with progress:
-            for chunk in _chunks(texts, batch_size * CHUNK_BATCHES):
+            for start, chunk in _chunks(texts, batch_size * CHUNK_BATCHES):
+                _check_strings(chunk, start)
                 yield self._encode_chunk(chunk, batch_size, normalize, progress)
 
     def encode_file(
@@ -279,9 +280,6 @@ class Encoder:
         self, texts: List[str], batch_size: int, normalize: bool, progress: tqdm
     ) -> np.ndarray:
         """Embed `texts`, sorted by length into batches, and return them in input order."""
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"Texts must be strings; item {index} of a chunk is {text!r}.")
         encoded = self._tokenize(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(encoded["input_ids"][i]))
         output = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -527,10 +525,19 @@ def _check_positive(name: str, value: int) -> None:
 # Encoding.
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[List[str]]:
+def _chunks(items: Iterable[str], size: int) -> Iterator[Tuple[int, List[str]]]:
+    """`(index of the first item, items)` for consecutive chunks of `size` items."""
     iterator = iter(items)
+    start = 0
     while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+        yield start, chunk
+        start += len(chunk)
+
+
+def _check_strings(texts: List[str], start: int) -> None:
+    for index, text in enumerate(texts, start=start):
+        if not isinstance(text, str):
+            raise TypeError(f"Texts must be strings; text {index} is {text!r}.")
 
 
 def _hide_progress(show_progress: Optional[bool], total: Optional[int]) -> Optional[bool]:

@@ -18,10 +18,9 @@ from tests.embedding import load_script
 MAX_LENGTH = 64  # the quickstart reader's max_length: longer texts are truncated
 
 
-@pytest.fixture(scope="session")
-def serialization_dir(tiny_model: str, tmp_path_factory) -> Path:
-    """A serialization directory of a tiny model trained for one epoch on the fixtures."""
-    path = tmp_path_factory.mktemp("declutr-model") / "model"
+def train(config: str, tiny_model: str, serialization_dir: Path, **overrides) -> Path:
+    """Train `training_config/<config>.jsonnet` on the fixtures with the tiny model, with short
+    spans (documents need 2 * 2 * 32 tokens), for one epoch on the CPU."""
     overrides = {
         "train_data_path": str(DOCUMENTS),
         "dataset_reader.tokenizer.model_name": tiny_model,
@@ -29,11 +28,20 @@ def serialization_dir(tiny_model: str, tmp_path_factory) -> Path:
         "dataset_reader.max_span_len": 32,
         "dataset_reader.min_span_len": 8,
         "data_loader.batch_size": 4,
+        **overrides,
     }
     train_model_from_file(
-        str(CONFIG_ROOT / "quickstart.jsonnet"), str(path), overrides=json.dumps(overrides)
+        str(CONFIG_ROOT / f"{config}.jsonnet"),
+        str(serialization_dir),
+        overrides=json.dumps(overrides),
     )
-    return path
+    return serialization_dir
+
+
+@pytest.fixture(scope="session")
+def serialization_dir(tiny_model: str, tmp_path_factory) -> Path:
+    """A serialization directory of the quickstart config (masked LM and contrastive loss)."""
+    return train("quickstart", tiny_model, tmp_path_factory.mktemp("declutr-model") / "model")
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,11 @@ import pytest
 import torch
 from allennlp.commands import main as allennlp_main
 from allennlp.models.archival import load_archive
+from allennlp.predictors import Predictor
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from declutr import Encoder
-from tests.embedding.conftest import MAX_LENGTH
+from tests.embedding.conftest import MAX_LENGTH, train
 
 ATOL = 1e-5
 
@@ -32,6 +33,29 @@ def test_every_source_embeds_as_the_predictor(source, request, texts, predicted)
     np.testing.assert_allclose(embeddings, predicted, atol=ATOL, rtol=0)
 
 
+def test_plain_transformer_embedder(tiny_model, texts, tmp_path):
+    # Given: a model trained without masked LM, so with allennlp's "pretrained_transformer"
+    overrides = {
+        "trainer.cuda_device": -1,
+        "trainer.use_amp": False,
+        "dataset_reader.max_length": 48,
+    }
+    archive = (
+        train("contrastive_only", tiny_model, tmp_path / "model", **overrides) / "model.tar.gz"
+    )
+    predictor = Predictor.from_archive(load_archive(str(archive)), "declutr")
+
+    # When
+    encoder = Encoder(archive, device="cpu")
+    embeddings = encoder.encode(texts)
+
+    # Then
+    predicted = np.array([predictor.predict(text)["embeddings"] for text in texts])
+    np.testing.assert_allclose(embeddings, predicted, atol=ATOL, rtol=0)
+    embedder = encoder.training_config["model"]["text_field_embedder"]["token_embedders"]["tokens"]
+    assert embedder["type"] == "pretrained_transformer" and encoder.max_length == 48
+
+
 def test_hugging_face_directory_mean_pools_the_encoder(tiny_model, texts):
     # Given: a plain Hugging Face masked LM (no sentence-transformers files)
     encoder = Encoder(tiny_model, device="cpu")
@@ -44,7 +68,9 @@ def test_hugging_face_directory_mean_pools_the_encoder(tiny_model, texts):
     # Then: the masked mean of the base model's last hidden states, one text at a time
     assert encoder.max_length == tokenizer.model_max_length - 2  # the reader's default
     for text, embedding in zip(texts, embeddings):
-        inputs = tokenizer(text, truncation=True, max_length=encoder.max_length + 2, return_tensors="pt")
+        inputs = tokenizer(
+            text, truncation=True, max_length=encoder.max_length + 2, return_tensors="pt"
+        )
         with torch.no_grad():
             expected = base(**inputs).last_hidden_state[0].mean(dim=0).numpy()
         np.testing.assert_allclose(embedding, expected, atol=ATOL, rtol=0)
@@ -117,7 +143,9 @@ def test_encode_file_writes_npy_rows_in_line_order(encoder, texts, tmp_path):
     assert not (tmp_path / "out.npy.partial").exists()
 
 
-def test_encode_file_jsonl_equals_allennlp_predict(encoder, archive_file, texts, tmp_path, monkeypatch):
+def test_encode_file_jsonl_equals_allennlp_predict(
+    encoder, archive_file, texts, tmp_path, monkeypatch
+):
     # Given: JSON lines input, embedded by the `allennlp predict` command itself
     input_path = tmp_path / "input.jsonl"
     input_path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
@@ -165,12 +193,22 @@ def _peak_memory(encoder: Encoder, lines: List[str], tmp_path: Path) -> int:
     return peak
 
 
-def test_encode_file_memory_stays_flat(encoder, texts, tmp_path):
-    # Chunks hold batch_size * CHUNK_BATCHES = 64 texts; 8 times the input, the same peak.
-    lines = [text for text in texts if text] * 40
+def test_encode_file_memory_stays_flat(archive_file, texts, tmp_path, monkeypatch):
+    # Given: the real reading, tokenizing, sorting and writing, but a stand-in forward pass (one
+    # batch at a time by construction; tracing every allocation of the real one is slow)
+    encoder = Encoder(archive_file, device="cpu")
+    monkeypatch.setattr(
+        encoder, "_encode_batch", lambda batch, _: torch.ones(len(batch["input_ids"]), encoder.dim)
+    )
+    lines = [text for text in texts if text] * 30
+
+    # When: chunks hold batch_size * CHUNK_BATCHES = 64 texts
     small = _peak_memory(encoder, lines, tmp_path)
     large = _peak_memory(encoder, lines * 8, tmp_path)
+
+    # Then: 8 times the input, the same peak
     assert large < 1.5 * small
+    assert np.load(tmp_path / f"{len(lines) * 8}.npy", mmap_mode="r").shape == (len(lines) * 8, 32)
 
 
 def test_missing_and_invalid_sources(tmp_path, serialization_dir):
@@ -195,7 +233,7 @@ def test_invalid_arguments(archive_file, encoder):
         Encoder(archive_file, batch_size=0)
     with pytest.raises(ValueError, match="max_length must be a positive integer, got -1"):
         Encoder(archive_file, max_length=-1)
-    with pytest.raises(TypeError, match="item 1 of a chunk is 3"):
+    with pytest.raises(TypeError, match="Texts must be strings; text 1 is 3"):
         encoder.encode(["text", 3])
 
 

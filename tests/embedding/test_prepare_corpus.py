@@ -91,7 +91,10 @@ def test_tar_archive_with_an_unreadable_member(tmp_path):
 
     assert result.exit_code == 0, result.output
     assert output_lines(tmp_path / "out.txt") == ["One from a tar.", "Two."]
-    assert "kept 2, dropped 1 (0 empty, 0 shorter than 1 tokens counted by whitespace, 1 unreadable)" in result.output
+    assert (
+        "kept 2, dropped 1 (0 empty, 0 shorter than 1 tokens counted by whitespace, 1 unreadable)"
+        in result.output
+    )
     assert f"skipped {archive}:docs/bad.txt: invalid UTF-8 at byte 4" in result.output
 
 
@@ -146,9 +149,15 @@ def test_min_length_counts_subword_tokens_of_the_reader(tmp_path, tiny_model):
     (tmp_path / "in.txt").write_text("\n".join(documents) + "\n", encoding="utf-8")
 
     result = run(
-        tmp_path / "in.txt", tmp_path / "out.txt", "--text-unit", "line",
-        "--min-length", min_length, "--tokenizer", tiny_model,
-    )  # fmt: skip
+        tmp_path / "in.txt",
+        tmp_path / "out.txt",
+        "--text-unit",
+        "line",
+        "--min-length",
+        min_length,
+        "--tokenizer",
+        tiny_model,
+    )
 
     assert result.exit_code == 0, result.output
     kept = [d for d, length in zip(documents, lengths) if length >= min_length]
@@ -161,21 +170,33 @@ def test_min_length_from_config_matches_the_reader(tmp_path, tiny_model):
     documents = DOCUMENTS.read_text(encoding="utf-8").splitlines()
     lines = documents + [document[:300] for document in documents[:4]]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    overrides = {"dataset_reader.tokenizer.model_name": tiny_model, "dataset_reader.max_span_len": 32}
+    overrides = {
+        "dataset_reader.tokenizer.model_name": tiny_model,
+        "dataset_reader.max_span_len": 32,
+    }
 
     # When: the minimum and the tokenizer come from the training config
     result = run(
-        tmp_path / "in.txt", tmp_path / "out.txt", "--text-unit", "line",
-        "--config", CONFIG_ROOT / "quickstart.jsonnet", "--overrides", json.dumps(overrides),
-    )  # fmt: skip
+        tmp_path / "in.txt",
+        tmp_path / "out.txt",
+        "--text-unit",
+        "line",
+        "--config",
+        CONFIG_ROOT / "quickstart.jsonnet",
+        "--overrides",
+        json.dumps(overrides),
+    )
 
     # Then: 2 * 2 * 32 tokens, and the reader finds no document too short
     assert result.exit_code == 0, result.output
     assert f"4 shorter than 128 tokens counted by {tiny_model}" in result.output
     reader = DeCLUTRDatasetReader(
         PretrainedTransformerTokenizer(tiny_model),
-        num_anchors=2, num_positives=2, max_span_len=32, min_span_len=8,
-    )  # fmt: skip
+        num_anchors=2,
+        num_positives=2,
+        max_span_len=32,
+        min_span_len=8,
+    )
     instances = list(reader.read(str(tmp_path / "out.txt")))
     assert len(instances) == len(documents) and reader.counts["too_short"] == 0
 
@@ -193,15 +214,19 @@ def test_missing_input(tmp_path):
     assert not (tmp_path / "out.txt").exists()
 
 
-@pytest.mark.parametrize("kind", ["empty file", "empty folder", "empty tar"])
+def _make_empty(kind: str, tmp_path: Path) -> Path:
+    if kind == "file":
+        (tmp_path / "in.txt").write_text("", encoding="utf-8")
+        return tmp_path / "in.txt"
+    if kind == "folder":
+        (tmp_path / "in").mkdir()
+        return tmp_path / "in"
+    return write_tar(tmp_path / "in.tar", {})
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "tar"])
 def test_empty_input(kind, tmp_path):
-    path = {"empty file": tmp_path / "in.txt", "empty folder": tmp_path / "in", "empty tar": tmp_path / "in.tar"}[kind]  # fmt: skip
-    if kind == "empty file":
-        path.write_text("", encoding="utf-8")
-    elif kind == "empty folder":
-        path.mkdir()
-    else:
-        write_tar(path, {})
+    path = _make_empty(kind, tmp_path)
 
     result = run(path, tmp_path / "out.txt", "--text-unit", "line")
 
