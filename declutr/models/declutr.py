@@ -1,4 +1,4 @@
-from typing import Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -9,9 +9,11 @@ from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
 from allennlp.modules.seq2vec_encoders import BagOfEmbeddingsEncoder
 from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import Average
+from torch.utils.checkpoint import checkpoint
 
 from declutr.losses import ContrastiveLoss
 from declutr.modules.distributed import all_gather_with_local_grad, scale_gradient
+from declutr.modules.masking import IGNORE_INDEX
 from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
 
 
@@ -55,6 +57,15 @@ class DeCLUTR(Model):
         gradient is `1/W` of the combined batch's. `True` multiplies the contrastive gradient by
         `W` (leaving the reported loss unchanged), so training matches one process holding the
         whole batch. `False` reproduces the original implementation's scaling.
+    gradient_cache_chunk_size : `int`, optional (default=`None`)
+        Gradient caching (GradCache, [Gao et al., 2021](https://aclanthology.org/2021.repl4nlp-1.31/)):
+        in training, encode spans in chunks of this many without keeping their activations,
+        compute the loss on all embeddings, then re-encode each chunk with its graph and
+        backpropagate the embeddings' cached gradients. Loss and gradients are those of the
+        whole batch; activation memory is that of one chunk, so large contrastive batches fit.
+        Costs one extra forward pass. Implemented with non-reentrant activation checkpointing
+        per chunk, which performs exactly these steps inside `loss.backward()`, so it composes
+        with allennlp's trainer, AMP and DDP.
     initializer : `InitializerApplicator`, optional
         Applied to the model's parameters after construction.
     """
@@ -71,6 +82,7 @@ class DeCLUTR(Model):
         masked_language_modeling: bool = True,
         mlm_probability: float = 0.15,
         scale_fix: bool = True,
+        gradient_cache_chunk_size: Optional[int] = None,
         initializer: Optional[InitializerApplicator] = None,
         **kwargs,
     ) -> None:
@@ -91,6 +103,11 @@ class DeCLUTR(Model):
         self._mlm_embedder = self._find_mlm_embedder() if masked_language_modeling else None
         self._mlm_probability = mlm_probability
         self._scale_fix = scale_fix
+        if gradient_cache_chunk_size is not None and gradient_cache_chunk_size < 1:
+            raise ConfigurationError(
+                f"gradient_cache_chunk_size must be at least 1, got {gradient_cache_chunk_size}."
+            )
+        self._gradient_cache_chunk_size = gradient_cache_chunk_size
         self._contrastive_loss = Average()
         self._mlm_loss = Average()
         if initializer is not None:
@@ -162,22 +179,53 @@ class DeCLUTR(Model):
 
     def _embed(self, tokens: TextFieldTensors) -> torch.Tensor:
         """Pooled embeddings, `(batch_size, dim)`, of texts with `(batch_size, seq_len)` tokens."""
+        return self._chunked(self._encode_and_pool, tokens)
+
+    def _encode_and_pool(self, tokens: TextFieldTensors) -> torch.Tensor:
         mask = util.get_text_field_mask(tokens)
         return self._seq2vec_encoder(self._text_field_embedder(tokens), mask=mask)
 
     def _embed_masked(self, tokens: TextFieldTensors) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Like `_embed`, on masked input, plus the masked-LM loss (one forward pass)."""
-        assert self._mlm_embedder is not None
+        """Like `_embed`, on masked input, plus the mean masked-LM loss (one forward pass)."""
+        mlm_embedder = self._mlm_embedder
+        assert mlm_embedder is not None
         if len(tokens) != 1:
             raise ConfigurationError(
                 f"masked_language_modeling supports one token indexer, found {sorted(tokens)}."
             )
         (indexed,) = tokens.values()
         mask = util.get_text_field_mask(tokens)
-        hidden_states, mlm_loss = self._mlm_embedder.masked_lm(
-            indexed["token_ids"], mask, indexed.get("type_ids"), self._mlm_probability
+        # Mask the whole batch at once, so that chunking (gradient caching) changes nothing.
+        masked_ids, labels = mlm_embedder.mask_inputs(
+            indexed["token_ids"], mask, self._mlm_probability
         )
-        return self._seq2vec_encoder(hidden_states, mask=mask), mlm_loss
+
+        def encode(masked_ids, mask, labels, type_ids):
+            hidden_states, loss_sum = mlm_embedder.masked_lm_loss_sum(
+                masked_ids, mask, labels, type_ids
+            )
+            return self._seq2vec_encoder(hidden_states, mask=mask), loss_sum.view(1)
+
+        embeddings, loss_sums = self._chunked(
+            encode, masked_ids, mask, labels, indexed.get("type_ids")
+        )
+        num_masked = labels.ne(IGNORE_INDEX).sum().clamp(min=1)
+        return embeddings, loss_sums.sum() / num_masked
+
+    def _chunked(self, encode: Callable[..., Any], *inputs: Any) -> Any:
+        """`encode(*inputs)`, or with gradient caching, `encode` on chunks of the batch, each
+        under activation checkpointing, the outputs concatenated along dim 0."""
+        chunk_size = self._gradient_cache_chunk_size
+        if chunk_size is None or not (self.training and torch.is_grad_enabled()):
+            return encode(*inputs)
+        num_texts = _num_rows(inputs)
+        outputs = [
+            checkpoint(encode, *_slice(inputs, start, start + chunk_size), use_reentrant=False)
+            for start in range(0, num_texts, chunk_size)
+        ]
+        if isinstance(outputs[0], tuple):
+            return tuple(torch.cat(parts) for parts in zip(*outputs))
+        return torch.cat(outputs)
 
     def _project(self, embeddings: torch.Tensor) -> Dict[str, torch.Tensor]:
         output = {"embeddings": embeddings}
@@ -210,6 +258,27 @@ class DeCLUTR(Model):
         if self._mlm_embedder is not None:
             metrics["mlm_loss"] = self._mlm_loss.get_metric(reset)
         return metrics
+
+
+def _num_rows(inputs: Any) -> int:
+    """The first dimension of the first tensor in a nest of tuples and dicts."""
+    if isinstance(inputs, torch.Tensor):
+        return inputs.size(0)
+    values = inputs.values() if isinstance(inputs, dict) else inputs
+    return next(
+        _num_rows(value) for value in values if isinstance(value, (torch.Tensor, dict, tuple))
+    )
+
+
+def _slice(inputs: Any, start: int, end: int) -> Any:
+    """Rows `start:end` of every tensor in a nest of tuples and dicts (`None` stays `None`)."""
+    if isinstance(inputs, torch.Tensor):
+        return inputs[start:end]
+    if isinstance(inputs, dict):
+        return {key: _slice(value, start, end) for key, value in inputs.items()}
+    if isinstance(inputs, tuple):
+        return tuple(_slice(value, start, end) for value in inputs)
+    return inputs
 
 
 def _flatten(tokens: TextFieldTensors) -> TextFieldTensors:

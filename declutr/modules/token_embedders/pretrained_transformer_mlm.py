@@ -79,6 +79,42 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         outputs = self.mlm_model.base_model(**self._inputs(token_ids, mask, type_ids))
         return outputs.last_hidden_state
 
+    def mask_inputs(
+        self, token_ids: torch.Tensor, mask: torch.Tensor, mlm_probability: float = 0.15
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mask `mlm_probability` of the non-special, non-padding tokens (80/10/10).
+
+        Returns `(masked_token_ids, labels)`, both `(batch_size, seq_len)`; labels hold the
+        original ids of selected tokens and `IGNORE_INDEX` elsewhere.
+        """
+        maskable = mask.bool() & ~torch.isin(token_ids, self.special_token_ids)
+        return mask_tokens(
+            token_ids, maskable, self.mask_token_id, self.vocab_size, mlm_probability
+        )
+
+    def masked_lm_loss_sum(
+        self,
+        masked_token_ids: torch.Tensor,
+        mask: torch.Tensor,
+        labels: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """One pass over already-masked input.
+
+        Returns `(hidden_states, loss_sum)`: the last hidden states, `(batch_size, seq_len,
+        hidden_size)`, and the cross-entropy summed over the labelled tokens (a sum, so that
+        chunks of a batch add up; divide by the number of labelled tokens for the mean).
+        """
+        outputs = self.mlm_model(
+            **self._inputs(masked_token_ids, mask, type_ids), output_hidden_states=True
+        )
+        # Shape: (batch_size * seq_len, vocab_size)
+        logits = outputs.logits.view(-1, outputs.logits.size(-1))
+        loss_sum = torch.nn.functional.cross_entropy(
+            logits.float(), labels.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+        )
+        return outputs.hidden_states[-1], loss_sum
+
     def masked_lm(
         self,
         token_ids: torch.Tensor,
@@ -86,23 +122,8 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         type_ids: Optional[torch.Tensor] = None,
         mlm_probability: float = 0.15,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Mask `mlm_probability` of the non-special tokens (80/10/10) and run the model once.
-
-        Returns `(hidden_states, loss)`: the last hidden states of the masked input,
-        `(batch_size, seq_len, hidden_size)`, and the mean cross-entropy over masked tokens
-        (0 with a gradient if no token was selected).
-        """
-        maskable = mask.bool() & ~torch.isin(token_ids, self.special_token_ids)
-        masked_ids, labels = mask_tokens(
-            token_ids, maskable, self.mask_token_id, self.vocab_size, mlm_probability
-        )
-        outputs = self.mlm_model(
-            **self._inputs(masked_ids, mask, type_ids), output_hidden_states=True
-        )
-        # Shape: (batch_size * seq_len, vocab_size)
-        logits = outputs.logits.view(-1, outputs.logits.size(-1))
-        total = torch.nn.functional.cross_entropy(
-            logits.float(), labels.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
-        )
-        num_masked = labels.ne(IGNORE_INDEX).sum().clamp(min=1)
-        return outputs.hidden_states[-1], total / num_masked
+        """Mask the input and run the model once: `(hidden_states, mean masked-LM loss)`, the
+        loss 0 (with a gradient) if no token was selected."""
+        masked_ids, labels = self.mask_inputs(token_ids, mask, mlm_probability)
+        hidden_states, loss_sum = self.masked_lm_loss_sum(masked_ids, mask, labels, type_ids)
+        return hidden_states, loss_sum / labels.ne(IGNORE_INDEX).sum().clamp(min=1)
