@@ -52,7 +52,6 @@ def peak_rss_of(command: List[str]) -> tuple:
 def main(
     lines: List[int] = typer.Option([10_000, 1_000_000], help="Line counts, increasing."),
     model: Optional[str] = typer.Option(None, help="Encoder path; default: a tiny local one."),
-    predict: bool = typer.Option(True, help="Also measure `allennlp predict` (needs an archive)."),
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -72,7 +71,7 @@ def main(
                 {"lines": num_lines, "peak_rss_mib": round(rss, 1), "seconds": round(seconds, 1)}
             )
             print(
-                f"Encoder.encode_file {num_lines:>9,} lines: peak RSS {rss:7.1f} MiB, {seconds:6.1f} s"
+                f"Encoder.encode_file {num_lines:>9,} lines: {rss:7.1f} MiB peak, {seconds:6.1f} s"
             )
         print(json.dumps({"benchmark": "embedding_memory", "model": model, "runs": rows}))
 
