@@ -5,9 +5,15 @@ test in `tests/test_compat.py` that fails without it.
 """
 
 import functools
-from typing import Any
+import inspect
+from typing import Any, Callable
 
 from allennlp.common import cached_transformers
+from allennlp.common.file_utils import cached_path
+from allennlp.models import archival
+from allennlp.nn import util as nn_util
+
+from declutr.common.archives import check_archive_file, check_weights_file
 
 _PATCHED_MARK = "_declutr_patched"
 
@@ -32,6 +38,69 @@ def _drop_add_special_tokens_kwarg() -> None:
     cached_transformers.get_tokenizer = get_tokenizer
 
 
+def _patch(owner: Any, name: str, make_wrapper: Callable[[Any], Any]) -> None:
+    """Replace `owner.name` by `make_wrapper(original)`, once."""
+    original = getattr(owner, name)
+    if getattr(original, _PATCHED_MARK, False):
+        return
+    wrapper = functools.wraps(original)(make_wrapper(original))
+    setattr(wrapper, _PATCHED_MARK, True)
+    setattr(owner, name, wrapper)
+
+
+def _check_archives_before_extracting() -> None:
+    """`allennlp.models.archival.extracted_archive` calls `tarfile.extractall` without a filter,
+    so a member named `../x` or `/x`, or a link, writes outside the temporary directory (Python
+    3.11 and 3.12 extract such members by default), and a truncated archive fails with a bare
+    `EOFError` naming no file. The archive is checked first (`check_archive_file`); the
+    extraction itself is allennlp's.
+    """
+
+    def make_wrapper(original: Any) -> Any:
+        def extracted_archive(resolved_archive_file: str, *args: Any, **kwargs: Any) -> Any:
+            check_archive_file(resolved_archive_file)
+            return original(resolved_archive_file, *args, **kwargs)
+
+        return extracted_archive
+
+    _patch(archival, "extracted_archive", make_wrapper)
+
+
+def _load_weights_only() -> None:
+    """allennlp 2.10.1 loads model weights with `torch.load(path, map_location=...)` in
+    `allennlp.nn.util.read_state_dict` (what `Model.load` and so `load_archive` use) and a
+    transformer's `override_weights_file` in `cached_transformers.get`, without `weights_only`:
+    they rely on torch's default, `True` since torch 2.6 but `False` before it and whenever
+    `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1` is set, when unpickling a weights file can run any code
+    it carries. The file is first unpickled with `weights_only=True` (`check_weights_file`), so
+    one holding anything but tensors is refused before allennlp unpickles it.
+    """
+
+    def make_read_state_dict(original: Any) -> Any:
+        def read_state_dict(path: Any, *args: Any, **kwargs: Any) -> Any:
+            check_weights_file(path)
+            return original(path, *args, **kwargs)
+
+        return read_state_dict
+
+    def make_get(original: Any) -> Any:
+        signature = inspect.signature(original)
+
+        def get(*args: Any, **kwargs: Any) -> Any:
+            arguments = signature.bind(*args, **kwargs).arguments
+            override_weights_file = arguments.get("override_weights_file")
+            if override_weights_file is not None and arguments.get("load_weights", True):
+                check_weights_file(cached_path(override_weights_file))
+            return original(*args, **kwargs)
+
+        return get
+
+    _patch(nn_util, "read_state_dict", make_read_state_dict)
+    _patch(cached_transformers, "get", make_get)
+
+
 def apply_patches() -> None:
     """Apply every patch (idempotent)."""
     _drop_add_special_tokens_kwarg()
+    _check_archives_before_extracting()
+    _load_weights_only()

@@ -23,13 +23,14 @@ import numpy as np
 import torch
 from allennlp.common import Params
 from allennlp.data.tokenizers import Tokenizer
-from allennlp.models.archival import load_archive
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import cached_file
 
-from declutr.data.documents import iter_lines
+from declutr.common.archives import ArchiveError, load_archive_safely
+from declutr.common.texts import invalid_text_reason, leading_token_ids, special_tokens_around
+from declutr.data.documents import DocumentFormatError, iter_lines, iter_lines_or_errors
 from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 Texts = Union[str, Iterable[str]]
 
+# What an invalid text does: raise an error, or give a row of NaN.
+ON_ERROR = ("raise", "skip")
 # Texts tokenized, sorted by length and batched together: bounds memory on streamed input.
 CHUNK_BATCHES = 32
 # With `show_progress=None`, inputs of known size get a progress bar above this many texts.
@@ -78,6 +81,17 @@ class Encoder:
     "declutr" predictor (within 1e-5). A model trained with a `feedforward` is still represented
     by its pooled vectors (the predictor's "embeddings"), not by its "projections".
 
+    Texts are embedded as given, as the predictor does: the empty string is valid (its vector is
+    that of the special tokens alone), and so are whitespace-only strings. A text longer than
+    `max_length` subword tokens is truncated (only its beginning is tokenized); such texts are
+    counted in `truncated`, and the first logs a warning, once per encoder. Invalid texts (not a
+    string, or holding a lone surrogate) raise, or with `on_error="skip"` give a row of NaN, so
+    that row `i` still embeds text `i`; they are counted in `skipped`.
+
+    Archives are loaded with `declutr.common.archives.load_archive_safely`: one that is truncated
+    or corrupt raises `ArchiveError`, and one whose weights hold pickled code (or anything but
+    tensors) raises `UnsafeArchiveError` without running it.
+
     # Parameters
 
     model : `str | os.PathLike`
@@ -109,6 +123,8 @@ class Encoder:
         loaded = _load(self.source)
         self.tokenizer = loaded.tokenizer
         self.num_special_tokens = self.tokenizer.num_special_tokens_to_add(pair=False)
+        self._special_tokens = special_tokens_around(self.tokenizer)
+        self._uses_token_type_ids = "token_type_ids" in self.tokenizer.model_input_names
         self.max_length: int = (
             max_length or loaded.max_length or _default_max_length(self.tokenizer)
         )
@@ -117,6 +133,8 @@ class Encoder:
         self.training_config = loaded.training_config
         self.device = _resolve_device(device)
         self.transformer = loaded.transformer.to(self.device).float().eval().requires_grad_(False)
+        self.truncated = 0
+        self.skipped = 0
 
     @property
     def dim(self) -> int:
@@ -139,6 +157,7 @@ class Encoder:
         batch_size: Optional[int] = None,
         normalize: bool = False,
         show_progress: Optional[bool] = None,
+        on_error: str = "raise",
     ) -> np.ndarray:
         """Embed `texts`.
 
@@ -155,6 +174,11 @@ class Encoder:
         show_progress : `bool`, optional (default=`None`)
             `None` shows a progress bar (on a terminal) for more than `PROGRESS_THRESHOLD` texts
             or an input of unknown length.
+        on_error : `str`, optional (default=`"raise"`)
+            What an invalid text (not a string, or holding a lone surrogate) does: `"raise"` a
+            `TypeError` or `ValueError` naming its index, or `"skip"` it: its row is NaN (test
+            with `numpy.isnan(row).any()`), it is counted in `skipped`, and the first skip logs a
+            warning.
 
         # Returns
 
@@ -162,8 +186,8 @@ class Encoder:
         `i` embedding text `i`.
         """
         if isinstance(texts, str):
-            return self.encode([texts], batch_size, normalize, show_progress=False)[0]
-        chunks = list(self.iter_encode(texts, batch_size, normalize, show_progress))
+            return self.encode([texts], batch_size, normalize, False, on_error)[0]
+        chunks = list(self.iter_encode(texts, batch_size, normalize, show_progress, on_error))
         if not chunks:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.concatenate(chunks)
@@ -174,11 +198,27 @@ class Encoder:
         batch_size: Optional[int] = None,
         normalize: bool = False,
         show_progress: Optional[bool] = None,
+        on_error: str = "raise",
     ) -> Iterator[np.ndarray]:
         """Embed `texts` chunk by chunk, yielding float32 arrays of shape `(chunk_size, dim)` in
         input order: memory stays flat whatever the input's length. Parameters as in `encode`."""
+        for embeddings, _ in self._iter_encode(
+            texts, batch_size, normalize, show_progress, on_error
+        ):
+            yield embeddings
+
+    def _iter_encode(
+        self,
+        texts: Iterable[Any],
+        batch_size: Optional[int],
+        normalize: bool,
+        show_progress: Optional[bool],
+        on_error: str,
+    ) -> Iterator[Tuple[np.ndarray, Dict[int, str]]]:
+        """`iter_encode`, with each chunk's skipped rows (chunk row: why)."""
         batch_size = batch_size or self.batch_size
         _check_positive("batch_size", batch_size)
+        _check_on_error(on_error)
         if isinstance(texts, str):
             raise TypeError("iter_encode takes an iterable of texts; use encode for one string.")
         total = len(texts) if isinstance(texts, Sequence) else None
@@ -189,8 +229,9 @@ class Encoder:
         )
         with progress:
             for start, chunk in _chunks(texts, batch_size * CHUNK_BATCHES):
-                _check_strings(chunk, start)
-                yield self._encode_chunk(chunk, batch_size, normalize, progress)
+                invalid = _invalid_texts(chunk, start, raise_error=on_error == "raise")
+                self._note_skips(invalid)
+                yield self._encode_chunk(chunk, batch_size, normalize, progress, invalid), invalid
 
     def encode_file(
         self,
@@ -199,6 +240,7 @@ class Encoder:
         batch_size: Optional[int] = None,
         normalize: bool = False,
         show_progress: Optional[bool] = None,
+        on_error: str = "raise",
     ) -> int:
         """Embed every line of a document file and write the vectors, streaming both ways.
 
@@ -214,6 +256,12 @@ class Encoder:
             `.partial` file first and renamed when complete.
         batch_size, normalize, show_progress
             As in `encode`.
+        on_error : `str`, optional (default=`"raise"`)
+            A line that cannot be decoded (invalid UTF-8 or JSON, no string `"text"`) raises
+            `DocumentFormatError` naming the file and line with `"raise"`; with `"skip"` its row
+            is NaN (`.npy`) or `{"embeddings": null, "error": "..."}` (`.jsonl`, as the
+            predictor's `skip_invalid` writes), and it is counted in `skipped`. A truncated or
+            corrupt gzip input raises either way.
 
         # Returns
 
@@ -228,11 +276,14 @@ class Encoder:
             )
         if not Path(input_path).is_file():
             raise FileNotFoundError(f"No input file {input_path}.")
+        _check_on_error(on_error)
         temporary = output_path.with_name(output_path.name + ".partial")
-        texts = (text for _, text in iter_lines(input_path))
-        chunks = self.iter_encode(texts, batch_size, normalize, show_progress)
+        lines = iter_lines(input_path) if on_error == "raise" else iter_lines_or_errors(input_path)
+        texts = (text for _, text in lines)
+        chunks = self._iter_encode(texts, batch_size, normalize, show_progress, on_error)
         if suffix == ".npy":
-            count = _write_npy(chunks, temporary, _count_lines(input_path), self.dim)
+            arrays = (embeddings for embeddings, _ in chunks)
+            count = _write_npy(arrays, temporary, _count_lines(input_path), self.dim)
         else:
             count = _write_jsonl(chunks, temporary)
         os.replace(temporary, output_path)
@@ -267,28 +318,55 @@ class Encoder:
         return output_dir
 
     def _tokenize(self, texts: List[str]) -> Dict[str, List[List[int]]]:
-        # Truncating to max_length plus the special tokens keeps exactly the reader's first
-        # max_length subword tokens, then adds the special tokens around them.
-        return self.tokenizer(
-            texts,
-            truncation=True,
-            max_length=self.max_length + self.num_special_tokens,
-            return_attention_mask=False,
-        )
+        """The reader's first `max_length` subword ids of each text, with the special tokens
+        around them (token type ids, where the model takes them, are 0 as for one sequence)."""
+        before, after = self._special_tokens
+        leading = leading_token_ids(self.tokenizer, texts, self.max_length)
+        self._note_truncations(sum(truncated for _, truncated in leading))
+        input_ids = [before + ids + after for ids, _ in leading]
+        if not self._uses_token_type_ids:
+            return {"input_ids": input_ids}
+        return {"input_ids": input_ids, "token_type_ids": [[0] * len(ids) for ids in input_ids]}
 
     def _encode_chunk(
-        self, texts: List[str], batch_size: int, normalize: bool, progress: tqdm
+        self,
+        texts: List[Any],
+        batch_size: int,
+        normalize: bool,
+        progress: tqdm,
+        invalid: Dict[int, str],
     ) -> np.ndarray:
-        """Embed `texts`, sorted by length into batches, and return them in input order."""
-        encoded = self._tokenize(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(encoded["input_ids"][i]))
-        output = np.empty((len(texts), self.dim), dtype=np.float32)
+        """Embed `texts`, sorted by length into batches, and return them in input order; the
+        rows of `invalid` texts are NaN."""
+        output = np.full((len(texts), self.dim), np.nan, dtype=np.float32)
+        valid = [index for index in range(len(texts)) if index not in invalid]
+        encoded = self._tokenize([texts[index] for index in valid])
+        order = sorted(range(len(valid)), key=lambda i: -len(encoded["input_ids"][i]))
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = {key: [values[i] for i in rows] for key, values in encoded.items()}
-            output[rows] = self._encode_batch(batch, normalize).cpu().numpy()
+            output[[valid[i] for i in rows]] = self._encode_batch(batch, normalize).cpu().numpy()
             progress.update(len(rows))
+        progress.update(len(invalid))
         return output
+
+    def _note_truncations(self, count: int) -> None:
+        if count and not self.truncated:
+            logger.warning(
+                "Some texts are longer than max_length=%d subword tokens and were truncated to "
+                "their beginning; they are counted in the encoder's `truncated`.",
+                self.max_length,
+            )
+        self.truncated += count
+
+    def _note_skips(self, invalid: Dict[int, str]) -> None:
+        if invalid and not self.skipped:
+            logger.warning(
+                "Skipped an invalid text (%s): its row is NaN. Further skips are counted in the "
+                "encoder's `skipped`.",
+                next(iter(invalid.values())),
+            )
+        self.skipped += len(invalid)
 
     @torch.inference_mode()
     def _encode_batch(self, batch: Dict[str, List[List[int]]], normalize: bool) -> torch.Tensor:
@@ -372,7 +450,9 @@ def _is_serialization_dir(path: Path) -> bool:
 def _load_archive(source: str) -> _Loaded:
     """The transformer, tokenizer and maximum length of a trained "declutr" model."""
     try:
-        archive = load_archive(source, cuda_device=-1)
+        archive = load_archive_safely(source, cuda_device=-1)
+    except ArchiveError:
+        raise  # its message names the archive and says what is wrong
     except Exception as error:
         raise ValueError(
             f"Cannot load the AllenNLP archive {source}: {type(error).__name__}: {error}. "
@@ -517,6 +597,11 @@ def _resolve_device(device: Optional[Union[str, int, torch.device]]) -> torch.de
     return torch.device(device)
 
 
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}.")
+
+
 def _check_positive(name: str, value: int) -> None:
     if not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -534,10 +619,26 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[Tuple[int, List[str]]]:
         start += len(chunk)
 
 
-def _check_strings(texts: List[str], start: int) -> None:
-    for index, text in enumerate(texts, start=start):
-        if not isinstance(text, str):
-            raise TypeError(f"Texts must be strings; text {index} is {text!r}.")
+def _invalid_texts(texts: List[Any], start: int, raise_error: bool) -> Dict[int, str]:
+    """Why each invalid text of a chunk starting at text `start` is invalid, by chunk row; with
+    `raise_error`, raise for the first one instead."""
+    invalid = {}
+    for row, text in enumerate(texts):
+        if isinstance(text, DocumentFormatError):  # a line `encode_file` could not decode
+            reason = str(text)
+        elif not isinstance(text, str):
+            if raise_error:
+                raise TypeError(f"Texts must be strings; text {start + row} is {text!r}.")
+            reason = f"Text {start + row} is {text!r}, not a string."
+        else:
+            problem = invalid_text_reason(text)
+            if problem is None:
+                continue
+            reason = f"Text {start + row} {problem}."
+        if raise_error:
+            raise ValueError(reason)
+        invalid[row] = reason
+    return invalid
 
 
 def _hide_progress(show_progress: Optional[bool], total: Optional[int]) -> Optional[bool]:
@@ -559,7 +660,7 @@ def _pad(rows: List[List[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor
 
 
 def _count_lines(path: PathLike) -> int:
-    return sum(1 for _ in iter_lines(path))
+    return sum(1 for _ in iter_lines_or_errors(path))
 
 
 def _write_npy(chunks: Iterable[np.ndarray], path: Path, num_rows: int, dim: int) -> int:
@@ -580,12 +681,18 @@ def _write_npy(chunks: Iterable[np.ndarray], path: Path, num_rows: int, dim: int
     return row
 
 
-def _write_jsonl(chunks: Iterable[np.ndarray], path: Path) -> int:
+def _write_jsonl(chunks: Iterable[Tuple[np.ndarray, Dict[int, str]]], path: Path) -> int:
+    """One `{"embeddings": [...]}` line per row, `{"embeddings": null, "error": ...}` for the
+    skipped ones (as the predictor writes them)."""
     row = 0
     with open(path, "w", encoding="utf-8") as handle:
-        for chunk in chunks:
-            for vector in chunk:
-                handle.write(json.dumps({"embeddings": vector.tolist()}) + "\n")
+        for chunk, invalid in chunks:
+            for index, vector in enumerate(chunk):
+                if index in invalid:
+                    line = {"embeddings": None, "error": invalid[index]}
+                else:
+                    line = {"embeddings": vector.tolist()}
+                handle.write(json.dumps(line) + "\n")
             row += len(chunk)
     return row
 

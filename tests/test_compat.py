@@ -1,8 +1,19 @@
+import io
+import tarfile
+import uuid
+from pathlib import Path
+
+import allennlp
 import pytest
+import torch
 from allennlp.common import cached_transformers
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer
+from allennlp.models import archival
+from allennlp.nn import util as nn_util
 
 import declutr  # noqa: F401
+from declutr.common.archives import UnsafeArchiveError
+from tests.reliability import WritesMarker
 
 
 def test_pretrained_transformer_tokenizer_builds_with_the_patch(tiny_model):
@@ -26,3 +37,79 @@ def test_patches_are_idempotent():
     patched = cached_transformers.get_tokenizer
     declutr.compat.apply_patches()
     assert cached_transformers.get_tokenizer is patched
+
+
+# Model weights and archives: allennlp 2.10.1 leaves both to torch's and tarfile's defaults.
+
+
+def test_allennlp_calls_torch_load_without_weights_only():
+    # Given allennlp's installed source
+    root = Path(allennlp.__file__).parent
+    calls = [
+        (path.relative_to(root), line.strip())
+        for path in root.rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "torch.load(" in line and not line.strip().startswith(("#", "`"))
+    ]
+    # Then it loads weights in several places, never choosing weights_only: it relies on torch's
+    # default (True since torch 2.6, False when TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1)
+    assert Path("nn/util.py") in {path for path, _ in calls}
+    assert all("weights_only" not in line for _, line in calls)
+    assert torch.__version__ >= "2.6"
+
+
+def test_unpatched_read_state_dict_runs_pickled_code_when_torch_default_is_off(
+    tmp_path, monkeypatch
+):
+    # Given a weights file carrying code, and torch's weights_only default switched off
+    marker = tmp_path / "payload-ran"
+    torch.save({"weight": torch.ones(2), "payload": WritesMarker(marker)}, tmp_path / "w.th")
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    # When the patched read_state_dict (what Model.load uses) reads it / Then it is refused
+    with pytest.raises(UnsafeArchiveError, match="contains code"):
+        nn_util.read_state_dict(tmp_path / "w.th")
+    assert not marker.exists()
+    # While allennlp's own function runs the payload
+    with pytest.warns(UserWarning, match="TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"):
+        nn_util.read_state_dict.__wrapped__(tmp_path / "w.th")
+    assert marker.exists()
+
+
+def test_override_weights_files_are_checked(tiny_model, tmp_path, monkeypatch):
+    # Given a transformer's override_weights_file carrying code, torch's default switched off
+    marker = tmp_path / "payload-ran"
+    torch.save({"payload": WritesMarker(marker)}, tmp_path / "override.th")
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    # When allennlp's cached_transformers.get would load it / Then it is refused, unrun
+    with pytest.raises(UnsafeArchiveError, match="override.th contains code"):
+        cached_transformers.get(tiny_model, False, str(tmp_path / "override.th"))
+    with pytest.raises(UnsafeArchiveError):
+        cached_transformers.get(tiny_model, False, override_weights_file=tmp_path / "override.th")
+    assert not marker.exists()
+
+
+def test_unpatched_extracted_archive_writes_outside_its_directory(tmp_path):
+    # Given an archive with a member named ../<unique name>
+    escaped = f"declutr-escaped-{uuid.uuid4().hex}"
+    path = tmp_path / "hostile.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        member = tarfile.TarInfo(f"../{escaped}")
+        member.size = 1
+        archive.addfile(member, io.BytesIO(b"x"))
+    # When the patched extracted_archive (what load_archive uses) opens it / Then it refuses
+    with pytest.raises(UnsafeArchiveError, match="a path outside the archive"):
+        with archival.extracted_archive(str(path)):
+            pass
+    # While allennlp's own function writes beside its temporary directory
+    with archival.extracted_archive.__wrapped__(str(path)) as directory:
+        outside = Path(directory).parent / escaped
+    try:
+        assert outside.exists()
+    finally:
+        outside.unlink(missing_ok=True)
+
+
+def test_archive_and_weights_patches_are_idempotent():
+    patched = (archival.extracted_archive, nn_util.read_state_dict, cached_transformers.get)
+    declutr.compat.apply_patches()
+    assert (archival.extracted_archive, nn_util.read_state_dict, cached_transformers.get) == patched

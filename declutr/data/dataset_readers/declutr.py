@@ -11,6 +11,7 @@ from allennlp.data.fields import ListField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
 
+from declutr.common.texts import leading_token_ids
 from declutr.data.documents import iter_lines
 from declutr.data.span_sampling import (
     min_document_length,
@@ -41,8 +42,16 @@ class DeCLUTRDatasetReader(DatasetReader):
     the whole text, truncated to `max_length` tokens: that is what prediction uses.
 
     Empty lines and documents shorter than `2 * num_anchors * max_span_len` tokens are skipped and
-    counted; the counts are logged after each pass. If no document of the file is long enough,
-    reading fails with an error naming the minimum, the file and the longest document found.
+    counted. If no document of the file is long enough, reading fails with an error naming the
+    minimum, the file and the longest document found. With sampling off, texts longer than
+    `max_length` tokens are counted as `"truncated"` (and in `texts_truncated`, over the reader's
+    lifetime, `text_to_instance` included) and only their beginning is tokenized; with
+    `keep_empty_lines` as well, every line gives one instance (an empty one the special tokens
+    alone), so that predictions stay aligned with the input's lines. After each pass, `counts`
+    holds `"lines"`, `"instances"`, `"empty"`, `"too_short"` (`lines == instances + empty +
+    too_short`) and `"truncated"`, and is logged. Lines that cannot be decoded (invalid UTF-8 or
+    JSON, no string `"text"`) raise `DocumentFormatError` naming the file and line; see
+    `declutr.data.documents` for what else is refused and what counts as a line.
 
     # Parameters
 
@@ -68,6 +77,10 @@ class DeCLUTRDatasetReader(DatasetReader):
     shuffle_buffer_size : `int`, optional (default=`1000`)
         Documents are shuffled within a buffer of this many documents (0 keeps file order). The
         buffer bounds memory whatever the file size. Never applied when sampling is off.
+    keep_empty_lines : `bool`, optional (default=`False`)
+        With sampling off, make an instance of every empty line instead of skipping it. The
+        "declutr" predictor switches it on, so `allennlp predict --use-dataset-reader` writes one
+        output line per input line.
     seed : `int`, optional (default=`None`)
         Seeds span sampling and shuffling: epoch `k` then depends only on the seed, `k`, the
         distributed rank and the data-loader worker. `None` draws the seed from numpy's global
@@ -88,6 +101,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         max_length: Optional[int] = None,
         shuffle_buffer_size: int = 1000,
         seed: Optional[int] = None,
+        keep_empty_lines: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -136,6 +150,8 @@ class DeCLUTRDatasetReader(DatasetReader):
         # Used by text_to_instance outside of a read; every read makes its own.
         self._rng = np.random.default_rng(self._seed)
         self.counts: Counter = Counter()
+        self.texts_truncated = 0
+        self.keep_empty_lines = keep_empty_lines
 
     def _default_max_length(self) -> int:
         num_special = len(self._tokenizer.single_sequence_start_tokens) + len(
@@ -144,6 +160,15 @@ class DeCLUTRDatasetReader(DatasetReader):
         model_max = self._hf_tokenizer.model_max_length
         # Tokenizers without a known maximum report a huge sentinel value.
         return (model_max if model_max < 100_000 else 512) - num_special
+
+    @property
+    def _skips_empty_lines(self) -> bool:
+        return self.sample_spans or not self.keep_empty_lines
+
+    @property
+    def max_length(self) -> int:
+        """Most subword tokens in one text field, special tokens excluded."""
+        return self._max_length
 
     @property
     def min_document_tokens(self) -> int:
@@ -168,8 +193,12 @@ class DeCLUTRDatasetReader(DatasetReader):
             lines = self._shuffled(lines)
         for _, text in lines:
             self.counts["lines"] += 1
-            if not text:
+            if not text and self._skips_empty_lines:
                 self.counts["empty"] += 1
+                continue
+            if not self.sample_spans:
+                self.counts["instances"] += 1
+                yield self._whole_text_instance(text)
                 continue
             token_ids = self._token_ids(text)
             if self.sample_spans and len(token_ids) < self.min_document_tokens:
@@ -190,9 +219,9 @@ class DeCLUTRDatasetReader(DatasetReader):
             lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
         count = 0
         for _, text in lines:
-            if text and (
-                not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens
-            ):
+            if not text and self._skips_empty_lines:
+                continue
+            if not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens:
                 count += 1
         if self.max_instances is None:
             return count
@@ -224,6 +253,8 @@ class DeCLUTRDatasetReader(DatasetReader):
 
         Raises `ValueError` if sampling is on and `text` is too short.
         """
+        if not self.sample_spans:
+            return self._whole_text_instance(text)
         return self._instance_from_token_ids(self._token_ids(text))
 
     def apply_token_indexers(self, instance: Instance) -> None:
@@ -242,9 +273,15 @@ class DeCLUTRDatasetReader(DatasetReader):
             verbose=False,
         )["input_ids"]
 
+    def _whole_text_instance(self, text: str) -> Instance:
+        """The text's first `max_length` tokens, counting it if it has more."""
+        [(token_ids, truncated)] = leading_token_ids(self._hf_tokenizer, [text], self._max_length)
+        if truncated:
+            self.counts["truncated"] += 1
+            self.texts_truncated += 1
+        return Instance({"anchors": self._text_field(token_ids)})
+
     def _instance_from_token_ids(self, token_ids: List[int]) -> Instance:
-        if not self.sample_spans:
-            return Instance({"anchors": self._text_field(token_ids)})
         assert self._num_anchors is not None and self._num_positives is not None
         assert self._max_span_len is not None and self._min_span_len is not None
         spans = sample_spans(
@@ -304,6 +341,18 @@ class DeCLUTRDatasetReader(DatasetReader):
         yield from buffer
 
     def _log_counts(self, file_path: str) -> None:
+        if not self.sample_spans:
+            logger.info(
+                "Read %s: %d lines, %d instances (%d truncated to %d tokens); skipped %d empty "
+                "lines.",
+                file_path,
+                self.counts["lines"],
+                self.counts["instances"],
+                self.counts["truncated"],
+                self._max_length,
+                self.counts["empty"],
+            )
+            return
         logger.info(
             "Read %s: %d lines, %d instances; skipped %d empty lines and %d documents shorter "
             "than %s tokens.",
@@ -312,7 +361,7 @@ class DeCLUTRDatasetReader(DatasetReader):
             self.counts["instances"],
             self.counts["empty"],
             self.counts["too_short"],
-            self.min_document_tokens if self.sample_spans else "n/a",
+            self.min_document_tokens,
         )
 
     def _fail_or_warn_if_nothing_sampled(self, file_path: str) -> None:

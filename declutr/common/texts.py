@@ -1,0 +1,110 @@
+"""What the predictor and `Encoder` accept as a text, and how a long text is cut to the model's
+maximum, shared so that both treat the same input the same way.
+
+- A text is any `str` that is valid Unicode: the empty string and whitespace-only strings
+  included (they are embedded as given: an empty text is the special tokens alone). `None`,
+  numbers, lists and strings with lone surrogates (which no tokenizer can encode) are invalid.
+- A text longer than `max_tokens` subword tokens keeps its first `max_tokens` (the reader's
+  truncation). Only a prefix of a long text is tokenized (see `leading_token_ids`), so a 10 MB
+  line costs no more than a short document.
+"""
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+# A text of more than this many characters per kept token is tokenized by prefixes: the first
+# prefix holds this many characters per token (English averages about four per token).
+CHARACTERS_PER_TOKEN = 16
+
+
+def invalid_text_reason(value: Any) -> Optional[str]:
+    """Why `value` cannot be embedded (a phrase such as "is an int, not a string"), or `None`."""
+    if value is None:
+        return "is null, not a string"
+    if not isinstance(value, str):
+        return f"is {_a(type(value).__name__)}, not a string"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (
+            f"holds a lone surrogate ({value[error.start]!r} at character {error.start}), "
+            "which is not valid Unicode"
+        )
+    return None
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def leading_token_ids(
+    tokenizer: Any, texts: Sequence[str], max_tokens: int
+) -> List[Tuple[List[int], bool]]:
+    """For each text, its first `max_tokens` subword ids (no special tokens) and whether it has
+    more (was truncated), exactly as tokenizing the whole text and slicing would give.
+
+    Texts of up to `CHARACTERS_PER_TOKEN * (max_tokens + 1)` characters are tokenized whole, in
+    one call. A longer text is tokenized by prefixes of doubling length until two consecutive
+    prefixes agree on their first `max_tokens + 1` ids (tokenizers act locally: only the last
+    words of a prefix can tokenize differently from the whole text) or the prefix is the whole
+    text; so the cost follows `max_tokens`, not the text's length.
+
+    # Parameters
+
+    tokenizer : `transformers.PreTrainedTokenizerBase`
+        The model's Hugging Face tokenizer.
+    texts : `Sequence[str]`
+        Valid texts (see `invalid_text_reason`).
+    max_tokens : `int`
+        How many ids to keep.
+    """
+    limit = CHARACTERS_PER_TOKEN * (max_tokens + 1)
+    short = [index for index, text in enumerate(texts) if len(text) <= limit]
+    results: List[Tuple[List[int], bool]] = [([], False)] * len(texts)
+    for index, ids in zip(short, _token_ids(tokenizer, [texts[i] for i in short])):
+        results[index] = (ids[:max_tokens], len(ids) > max_tokens)
+    for index, text in enumerate(texts):
+        if len(text) > limit:
+            results[index] = _leading_token_ids_of_long_text(tokenizer, text, max_tokens, limit)
+    return results
+
+
+def _leading_token_ids_of_long_text(
+    tokenizer: Any, text: str, max_tokens: int, limit: int
+) -> Tuple[List[int], bool]:
+    previous: Optional[List[int]] = None
+    while limit < len(text):
+        ids = _token_ids(tokenizer, [text[:limit]])[0][: max_tokens + 1]
+        if previous == ids and len(ids) > max_tokens:
+            return ids[:max_tokens], True
+        previous = ids
+        limit *= 2
+    ids = _token_ids(tokenizer, [text])[0]
+    return ids[:max_tokens], len(ids) > max_tokens
+
+
+def _token_ids(tokenizer: Any, texts: List[str]) -> List[List[int]]:
+    if not texts:
+        return []
+    # verbose=False: texts are expected to exceed the model's maximum length.
+    return tokenizer(
+        texts,
+        add_special_tokens=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        verbose=False,
+    )["input_ids"]
+
+
+def special_tokens_around(tokenizer: Any) -> Tuple[List[int], List[int]]:
+    """The ids `tokenizer` puts before and after one text (`<s>` and `</s>` for RoBERTa), found as
+    allennlp's tokenizer finds them: by tokenizing a probe with and without special tokens."""
+    for probe in ("a", "1"):
+        inner = _token_ids(tokenizer, [probe])[0]
+        whole = tokenizer(probe, return_attention_mask=False, return_token_type_ids=False)
+        whole = whole["input_ids"]
+        for start in range(len(whole) - len(inner) + 1):
+            if inner and whole[start : start + len(inner)] == inner:
+                return whole[:start], whole[start + len(inner) :]
+    raise ValueError(
+        f"Cannot tell which special tokens {type(tokenizer).__name__} adds around a text."
+    )
