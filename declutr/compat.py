@@ -6,12 +6,16 @@ test in `tests/test_compat.py` that fails without it.
 
 import functools
 import inspect
+import os
 from typing import Any, Callable
 
+import torch
 from allennlp.common import cached_transformers
 from allennlp.common.file_utils import cached_path
 from allennlp.models import archival
 from allennlp.nn import util as nn_util
+from allennlp.training import checkpointer as checkpointer_module
+from allennlp.training.checkpointer import Checkpointer
 
 from declutr.common.archives import check_archive_file, check_weights_file
 
@@ -99,8 +103,48 @@ def _load_weights_only() -> None:
     _patch(cached_transformers, "get", make_get)
 
 
+class _TorchWithAtomicSave:
+    """The `torch` module as allennlp's checkpointer sees it: `save` writes a temporary file
+    beside the target and renames it, so the target is either complete or absent."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch, name)
+
+    @staticmethod
+    def save(obj: Any, path: Any, *args: Any, **kwargs: Any) -> None:
+        temporary = f"{os.fspath(path)}.partial"
+        torch.save(obj, temporary, *args, **kwargs)
+        os.replace(temporary, path)
+
+
+def _atomic_checkpoints() -> None:
+    """`allennlp.training.checkpointer.Checkpointer.save_checkpoint` writes the model state and
+    then the training state with `torch.save` straight to their final names, and `--recover`
+    takes the newest model state it finds. A process killed while writing (SIGKILL, a node
+    lost) leaves a truncated file, or a model state without its training state, and recovery
+    then fails (`EOFError`, `FileNotFoundError`): the crash costs the whole run. Here each file
+    is written atomically (temporary file, then rename), and a checkpoint counts only once both
+    of its files exist.
+    """
+    if not isinstance(checkpointer_module.torch, _TorchWithAtomicSave):
+        checkpointer_module.torch = _TorchWithAtomicSave()  # type: ignore[assignment]
+
+    def make_find_all_checkpoints(original: Any) -> Any:
+        def _find_all_checkpoints(self: Checkpointer) -> Any:
+            return {
+                checkpoint
+                for checkpoint in original(self)
+                if os.path.isfile(self._training_state_path(*checkpoint))
+            }
+
+        return _find_all_checkpoints
+
+    _patch(Checkpointer, "_find_all_checkpoints", make_find_all_checkpoints)
+
+
 def apply_patches() -> None:
     """Apply every patch (idempotent)."""
     _drop_add_special_tokens_kwarg()
     _check_archives_before_extracting()
     _load_weights_only()
+    _atomic_checkpoints()

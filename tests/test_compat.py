@@ -1,4 +1,5 @@
 import io
+import pickle
 import tarfile
 import uuid
 from pathlib import Path
@@ -113,3 +114,35 @@ def test_archive_and_weights_patches_are_idempotent():
     patched = (archival.extracted_archive, nn_util.read_state_dict, cached_transformers.get)
     declutr.compat.apply_patches()
     assert (archival.extracted_archive, nn_util.read_state_dict, cached_transformers.get) == patched
+
+
+def test_checkpoints_are_written_atomically(tmp_path):
+    from allennlp.training import checkpointer as checkpointer_module
+
+    # Given an object that fails to pickle after part of the file is written
+    unpicklable = {"weights": torch.zeros(1000), "hook": lambda: None}
+    # When allennlp's checkpointer saves it (through the patched module-level torch)
+    with pytest.raises(pickle.PicklingError):
+        checkpointer_module.torch.save(unpicklable, tmp_path / "patched.th")
+    # Then no file with the checkpoint's name exists, so --recover cannot pick up a torn one
+    assert not (tmp_path / "patched.th").exists()
+    # While plain torch.save, what allennlp calls unpatched, leaves a torn file behind
+    with pytest.raises(pickle.PicklingError):
+        torch.save(unpicklable, tmp_path / "plain.th")
+    assert (tmp_path / "plain.th").exists()
+
+
+def test_a_checkpoint_without_its_training_state_is_not_resumed_from(tmp_path):
+    from allennlp.training.checkpointer import Checkpointer
+
+    # Given a complete checkpoint after 5 batches, and one after 10 whose training state was
+    # never written (the process died between the two files)
+    for name in ["model_state_e0_b5.th", "training_state_e0_b5.th", "model_state_e0_b10.th"]:
+        torch.save({}, tmp_path / name)
+    checkpointer = Checkpointer(str(tmp_path))
+    # Then recovery uses the complete one
+    model_state, training_state = checkpointer.find_latest_checkpoint()
+    assert model_state.endswith("model_state_e0_b5.th")
+    # While allennlp's own lookup picks the incomplete one
+    unpatched = Checkpointer._find_all_checkpoints.__wrapped__(checkpointer)
+    assert max(unpatched) == (0, 10)

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from declutr.evaluation.tasks import checksums
+from tests.embedding import load_script
+
+
+@pytest.fixture(scope="module")
+def script():
+    return load_script("evaluate")
+
+
+def run(script, *args):
+    return CliRunner().invoke(script.app, [str(arg) for arg in args])
+
+
+def test_writes_json_and_prints_a_table(script, tiny_model, senteval_dir, tmp_path):
+    output = tmp_path / "results" / "tiny.json"
+
+    result = run(
+        script, tiny_model, "--data-dir", senteval_dir, "--tasks", "STSBenchmark,MR",
+        "--output", output, "--batch-size", 4, "--device", "cpu", "--max-length", 16,
+        "--no-progress",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "STSBenchmark  spearman" in result.stdout and "Wall time" in result.stdout
+    record = json.loads(output.read_text())
+    assert record["model"] == tiny_model and record["tasks"] == ["STSBenchmark", "MR"]
+    assert record["encoder"] == {"device": "cpu", "batch_size": 4, "max_length": 16, "dim": 32}
+    assert record["checksums"]["MR"] == checksums(senteval_dir, "MR")
+    assert set(record["results"]) == {"STSBenchmark", "MR"}
+    assert record["total_wall_time_s"] >= record["wall_time_s"] > 0
+    assert {"torch", "transformers", "scikit-learn"} <= set(record["versions"])
+
+
+def test_unknown_task(script, senteval_dir):
+    result = run(script, "unused-model", "--data-dir", senteval_dir, "--tasks", "MR,Nope")
+    assert result.exit_code == 1
+    assert "Unknown task(s) 'Nope'; valid: STS12" in result.output
+
+
+def test_missing_files(script, tmp_path):
+    result = run(script, "unused-model", "--data-dir", tmp_path, "--tasks", "TREC")
+    assert result.exit_code == 1
+    assert f"TREC: {tmp_path / 'TREC' / 'train_5500.label'}" in result.output
+    assert "get_transfer_data.bash" in result.output
