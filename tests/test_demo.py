@@ -44,7 +44,7 @@ def test_build_corpus_writes_documents_and_held_out_articles(demo, tmp_path):
     assert sum(corpus.train_counts.values()) == 30
 
     # The same seed gives the same corpus.
-    again = demo.build_corpus(tmp_path / "again", max_documents=30, seed=13)
+    again = demo.build_corpus(tmp_path / "again", max_documents=30, heldout_per_category=2, seed=13)
     assert again.train_path.read_bytes() == corpus.train_path.read_bytes()
     assert again.heldout_path.read_bytes() == corpus.heldout_path.read_bytes()
 

@@ -74,7 +74,10 @@
           [['bias', 'LayerNorm\\.weight', 'layer_norm\\.weight'], { weight_decay: 0.0 }],
         ],
       },
-      learning_rate_scheduler: { type: 'slanted_triangular', num_epochs: num_epochs },
+      // allennlp supplies num_epochs and, from the declutr_streaming loader, steps per epoch.
+      learning_rate_scheduler: { type: 'slanted_triangular' },
+      // The default console logger prints the first batch's tensors: hundreds of lines.
+      callbacks: [{ type: 'console_logger', should_log_inputs: false }],
     },
   },
 }
