@@ -4,3 +4,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_ROOT = PROJECT_ROOT / "tests" / "fixtures"
 CONFIG_ROOT = PROJECT_ROOT / "training_config"
 DOCUMENTS = FIXTURES_ROOT / "documents.txt"
+
+
+def quickstart_overrides(model_path: str, **extra: object) -> dict:
+    """Overrides that train `training_config/quickstart.jsonnet` on the fixture documents with a
+    tiny local encoder in seconds: short spans (documents need 2 * 2 * 32 tokens), batches of 4.
+    `extra` adds or replaces keys."""
+    return {
+        "train_data_path": str(DOCUMENTS),
+        "dataset_reader.tokenizer.model_name": model_path,
+        "model.text_field_embedder.token_embedders.tokens.model_name": model_path,
+        "dataset_reader.max_span_len": 32,
+        "dataset_reader.min_span_len": 8,
+        "data_loader.batch_size": 4,
+        **extra,
+    }

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import CONFIG_ROOT, DOCUMENTS, PROJECT_ROOT
+from tests import CONFIG_ROOT, DOCUMENTS, PROJECT_ROOT, quickstart_overrides
 
 ALLENNLP = [sys.executable, "-m", "allennlp"]
 
@@ -25,14 +25,7 @@ def run(args, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained_archive(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "out"
-    overrides = {
-        "train_data_path": str(DOCUMENTS),
-        "dataset_reader.tokenizer.model_name": tiny_model,
-        "model.text_field_embedder.token_embedders.tokens.model_name": tiny_model,
-        "dataset_reader.max_span_len": 32,
-        "dataset_reader.min_span_len": 8,
-        "data_loader.batch_size": 4,
-    }
+    overrides = quickstart_overrides(tiny_model)
     run(
         ALLENNLP
         + ["train", str(CONFIG_ROOT / "quickstart.jsonnet"), "-s", str(out)]

@@ -12,7 +12,7 @@ from allennlp.predictors import Predictor
 from typer.testing import CliRunner
 
 from declutr import Encoder
-from tests import CONFIG_ROOT, DOCUMENTS
+from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
 from tests.embedding import load_script
 
 MAX_LENGTH = 64  # the quickstart reader's max_length: longer texts are truncated
@@ -21,15 +21,7 @@ MAX_LENGTH = 64  # the quickstart reader's max_length: longer texts are truncate
 def train(config: str, tiny_model: str, serialization_dir: Path, **overrides) -> Path:
     """Train `training_config/<config>.jsonnet` on the fixtures with the tiny model, with short
     spans (documents need 2 * 2 * 32 tokens), for one epoch on the CPU."""
-    overrides = {
-        "train_data_path": str(DOCUMENTS),
-        "dataset_reader.tokenizer.model_name": tiny_model,
-        "model.text_field_embedder.token_embedders.tokens.model_name": tiny_model,
-        "dataset_reader.max_span_len": 32,
-        "dataset_reader.min_span_len": 8,
-        "data_loader.batch_size": 4,
-        **overrides,
-    }
+    overrides = quickstart_overrides(tiny_model, **overrides)
     train_model_from_file(
         str(CONFIG_ROOT / f"{config}.jsonnet"),
         str(serialization_dir),

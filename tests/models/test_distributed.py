@@ -17,7 +17,7 @@ from allennlp.models import Model
 from torch.nn.parallel import DistributedDataParallel
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
-from tests import CONFIG_ROOT, DOCUMENTS
+from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
 
 
 def free_port() -> int:
@@ -118,15 +118,9 @@ def test_ddp_gradient_equals_one_process_with_the_combined_batch(tiny_model_no_d
 def test_two_process_cpu_training_writes_an_archive(tiny_model, tmp_path, monkeypatch):
     # Given the quickstart config on the fixture documents, with two CPU workers (gloo)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    overrides = {
-        "train_data_path": str(DOCUMENTS),
-        "dataset_reader.tokenizer.model_name": tiny_model,
-        "model.text_field_embedder.token_embedders.tokens.model_name": tiny_model,
-        "dataset_reader.max_span_len": 32,
-        "dataset_reader.min_span_len": 8,
-        "data_loader.batch_size": 2,
-        "distributed": {"cuda_devices": [-1, -1]},
-    }
+    overrides = quickstart_overrides(
+        tiny_model, **{"data_loader.batch_size": 2, "distributed": {"cuda_devices": [-1, -1]}}
+    )
     # When allennlp trains it
     train_model_from_file(
         str(CONFIG_ROOT / "quickstart.jsonnet"),

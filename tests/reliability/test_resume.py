@@ -13,23 +13,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests import CONFIG_ROOT, DOCUMENTS, PROJECT_ROOT
+from tests import CONFIG_ROOT, DOCUMENTS, PROJECT_ROOT, quickstart_overrides
 
 CHECKPOINT = re.compile(r"model_state_e(\d+)_b(\d+)\.th")
 
 
 def train_command(serialization_dir: Path, corpus: Path, model: str, *extra: str):
-    overrides = {
-        "train_data_path": str(corpus),
-        "dataset_reader.tokenizer.model_name": model,
-        "model.text_field_embedder.token_embedders.tokens.model_name": model,
-        "dataset_reader.max_span_len": 32,
-        "dataset_reader.min_span_len": 8,
-        "data_loader.batch_size": 2,
-        "trainer.num_epochs": 2,
-        # Checkpoint cadence comes from the config: here every 10 batches.
-        "trainer.checkpointer": {"save_every_num_batches": 10, "keep_most_recent_by_count": 2},
-    }
+    overrides = quickstart_overrides(
+        model,
+        train_data_path=str(corpus),
+        **{
+            "data_loader.batch_size": 2,
+            "trainer.num_epochs": 2,
+            # Checkpoint cadence comes from the config: here every 10 batches.
+            "trainer.checkpointer": {"save_every_num_batches": 10, "keep_most_recent_by_count": 2},
+        },
+    )
     return [
         sys.executable,
         "-m",
