@@ -8,8 +8,8 @@ sentences drawn, seeded, from the fixture documents. Prints a table and one JSON
 """
 
 import json
+import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +21,18 @@ import typer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "documents.txt"
+
+TRAIN = """
+import json, sys
+import declutr
+from allennlp.commands.train import train_model_from_file
+model, documents, out = sys.argv[1:4]
+overrides = {"train_data_path": documents, "dataset_reader.tokenizer.model_name": model,
+             "model.text_field_embedder.token_embedders.tokens.model_name": model,
+             "dataset_reader.max_span_len": 32, "dataset_reader.min_span_len": 8,
+             "data_loader.batch_size": 4}
+train_model_from_file("training_config/quickstart.jsonnet", out, overrides=json.dumps(overrides))
+"""
 
 ENCODE = """
 import sys
@@ -39,19 +51,26 @@ def write_lines(path: Path, num_lines: int, seed: int = 0) -> None:
 
 
 def peak_rss_of(command: List[str]) -> tuple:
-    """Run `command` in a child process; its peak RSS in MiB and its wall time in seconds."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run `command` in a child process; its own peak RSS in MiB and its wall time in seconds."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, cwd=PROJECT_ROOT)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: run sizes in increasing order.
-    return max(peak, before) / 1024, seconds
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{command[:4]} failed:\n{errors.read().decode()[-3000:]}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start
 
 
 def main(
     lines: List[int] = typer.Option([10_000, 1_000_000], help="Line counts, increasing."),
     model: Optional[str] = typer.Option(None, help="Encoder path; default: a tiny local one."),
+    predict_lines: List[int] = typer.Option(
+        [], help="Also measure `allennlp predict` (JSON lines in and out) at these line counts."
+    ),
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -73,7 +92,45 @@ def main(
             print(
                 f"Encoder.encode_file {num_lines:>9,} lines: {rss:7.1f} MiB peak, {seconds:6.1f} s"
             )
-        print(json.dumps({"benchmark": "embedding_memory", "model": model, "runs": rows}))
+        predict_rows = measure_predict(work, model, predict_lines) if predict_lines else []
+        print(
+            json.dumps(
+                {
+                    "benchmark": "embedding_memory",
+                    "model": model,
+                    "runs": rows,
+                    "predict_runs": predict_rows,
+                }
+            )
+        )
+
+
+def measure_predict(work: Path, model: str, line_counts: List[int]) -> List[dict]:
+    """Peak RSS of `allennlp predict` over JSON lines, with an archive trained for seconds."""
+    archive_dir = work / "archive"
+    subprocess.run(
+        [sys.executable, "-c", TRAIN, model, str(FIXTURES), str(archive_dir)],
+        check=True,
+        capture_output=True,
+        cwd=PROJECT_ROOT,
+    )
+    rows = []
+    for num_lines in sorted(line_counts):
+        text_file = work / f"{num_lines}.txt"
+        write_lines(text_file, num_lines)
+        source = work / f"{num_lines}.jsonl"
+        with open(text_file, encoding="utf-8") as lines, open(source, "w") as out:
+            for line in lines:
+                out.write(json.dumps({"text": line.rstrip()}) + "\n")
+        command = [sys.executable, "-m", "allennlp", "predict", str(archive_dir / "model.tar.gz")]
+        command += [str(source), "--output-file", str(work / "predict.jsonl"), "--silent"]
+        command += ["--include-package", "declutr", "--batch-size", "128"]
+        rss, seconds = peak_rss_of(command)
+        rows.append(
+            {"lines": num_lines, "peak_rss_mib": round(rss, 1), "seconds": round(seconds, 1)}
+        )
+        print(f"allennlp predict {num_lines:>12,} lines: {rss:7.1f} MiB peak, {seconds:6.1f} s")
+    return rows
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ def train_command(serialization_dir: Path, corpus: Path, model: str, *extra: str
         **{
             "data_loader.batch_size": 2,
             "trainer.num_epochs": 2,
+            # No dropout and no masking: with the same data, the two runs compute the same
+            # steps (allennlp does not restore torch's RNG state on --recover).
+            "model.masked_language_modeling": False,
             # Checkpoint cadence comes from the config: here every 10 batches.
             "trainer.checkpointer": {"save_every_num_batches": 10, "keep_most_recent_by_count": 2},
         },
@@ -64,7 +67,8 @@ def mid_epoch_checkpoint(serialization_dir: Path):
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path):
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model_no_dropout, tmp_path):
+    tiny_model = tiny_model_no_dropout
     # Given a corpus of 240 documents: 120 batches of 2 per epoch, 2 epochs
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(DOCUMENTS.read_text() * 20)
@@ -98,9 +102,10 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path)
 
     # Then it ends with the same number of optimizer steps
     assert optimizer_steps(crashed) == optimizer_steps(uninterrupted) == 240
-    # And the last epoch's metrics are close (dropout and masking draws differ after a restart)
+    # And the last epoch saw the same spans and reached the same loss
     final = json.loads((crashed / "metrics.json").read_text())
     reference = json.loads((uninterrupted / "metrics.json").read_text())
     assert final["epoch"] == reference["epoch"] == 1
-    for metric in ("training_contrastive_loss", "training_mlm_loss"):
-        assert final[metric] == pytest.approx(reference[metric], rel=0.1), metric
+    assert final["training_contrastive_loss"] == pytest.approx(
+        reference["training_contrastive_loss"], rel=1e-3
+    )
