@@ -19,3 +19,16 @@ def quickstart_overrides(model_path: str, **extra: object) -> dict:
         "data_loader.batch_size": 4,
         **extra,
     }
+
+
+def sampling_reader(model_path: str, seed: int):
+    """A "declutr" reader over `model_path`'s tokenizer: 2 anchors of 8..32 tokens, 2 positives
+    each (documents need 2 * 2 * 32 tokens), seeded."""
+    from allennlp.common import Params
+
+    from declutr.data.dataset_readers import DeCLUTRDatasetReader
+
+    tokenizer = {"type": "pretrained_transformer", "model_name": model_path}
+    params = {"tokenizer": tokenizer, "num_anchors": 2, "num_positives": 2}
+    params.update({"min_span_len": 8, "max_span_len": 32, "seed": seed})
+    return DeCLUTRDatasetReader.from_params(Params(params))

@@ -16,8 +16,7 @@ from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
 from torch.nn.parallel import DistributedDataParallel
 
-from declutr.data.dataset_readers import DeCLUTRDatasetReader
-from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
+from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides, sampling_reader
 
 
 def free_port() -> int:
@@ -71,21 +70,7 @@ def _ddp_steps(rank, world_size, port, model_path, batches_file, out_dir):
 @pytest.mark.slow
 def test_ddp_gradient_equals_one_process_with_the_combined_batch(tiny_model_no_dropout, tmp_path):
     # Given 4 documents' instances: workers 0 and 1 hold 2 each; one process holds all 4
-    reader = DeCLUTRDatasetReader.from_params(
-        Params(
-            {
-                "tokenizer": {
-                    "type": "pretrained_transformer",
-                    "model_name": tiny_model_no_dropout,
-                },
-                "num_anchors": 2,
-                "num_positives": 2,
-                "min_span_len": 8,
-                "max_span_len": 32,
-                "seed": 5,
-            }
-        )
-    )
+    reader = sampling_reader(tiny_model_no_dropout, seed=5)
     instances = list(reader.read(str(DOCUMENTS)))[:4]
     torch.save([tensors(instances[:2]), tensors(instances[2:])], tmp_path / "batches.pt")
     reference = contrastive_model(tiny_model_no_dropout, scale_fix=True).train()

@@ -6,8 +6,7 @@ from allennlp.common import Params
 from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
 
-from declutr.data.dataset_readers import DeCLUTRDatasetReader
-from tests import DOCUMENTS
+from tests import DOCUMENTS, sampling_reader
 
 
 def model_with(model_path: str, chunk_size, masked_language_modeling: bool) -> Model:
@@ -29,21 +28,7 @@ def model_with(model_path: str, chunk_size, masked_language_modeling: bool) -> M
 
 @pytest.fixture(scope="module")
 def batch(tiny_model_no_dropout):
-    reader = DeCLUTRDatasetReader.from_params(
-        Params(
-            {
-                "tokenizer": {
-                    "type": "pretrained_transformer",
-                    "model_name": tiny_model_no_dropout,
-                },
-                "num_anchors": 2,
-                "num_positives": 2,
-                "min_span_len": 8,
-                "max_span_len": 32,
-                "seed": 2,
-            }
-        )
-    )
+    reader = sampling_reader(tiny_model_no_dropout, seed=2)
     instances = Batch(copy.deepcopy(list(reader.read(str(DOCUMENTS)))[:6]))
     instances.index_instances(Vocabulary.empty())
     return instances.as_tensor_dict()
