@@ -56,6 +56,7 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         self._accepts_type_ids = (
             "token_type_ids" in inspect.signature(self.mlm_model.forward).parameters
         )
+        self._lm_head = _find_lm_head(self.mlm_model)
 
     def get_output_dim(self) -> int:
         return self.mlm_model.config.hidden_size
@@ -105,15 +106,28 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         hidden_size)`, and the cross-entropy summed over the labelled tokens (a sum, so that
         chunks of a batch add up; divide by the number of labelled tokens for the mean).
         """
-        outputs = self.mlm_model(
-            **self._inputs(masked_token_ids, mask, type_ids), output_hidden_states=True
-        )
-        # Shape: (batch_size * seq_len, vocab_size)
-        logits = outputs.logits.view(-1, outputs.logits.size(-1))
+        if self._lm_head is None:  # an architecture whose head we cannot run on its own
+            outputs = self.mlm_model(
+                **self._inputs(masked_token_ids, mask, type_ids), output_hidden_states=True
+            )
+            # Shape: (batch_size * seq_len, vocab_size)
+            logits = outputs.logits.view(-1, outputs.logits.size(-1))
+            loss_sum = torch.nn.functional.cross_entropy(
+                logits.float(), labels.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+            )
+            return outputs.hidden_states[-1], loss_sum
+        hidden_states = self.mlm_model.base_model(
+            **self._inputs(masked_token_ids, mask, type_ids)
+        ).last_hidden_state
+        # The vocabulary projection is as large as the encoder (50k x 768 for RoBERTa): run the
+        # head on the ~15% labelled positions only, not on every token as the HF model does.
+        selected = labels.ne(IGNORE_INDEX)
+        # Shape: (num_labelled, vocab_size)
+        logits = self._lm_head(hidden_states[selected])
         loss_sum = torch.nn.functional.cross_entropy(
-            logits.float(), labels.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+            logits.float(), labels[selected], reduction="sum"
         )
-        return outputs.hidden_states[-1], loss_sum
+        return hidden_states, loss_sum
 
     def masked_lm(
         self,
@@ -127,3 +141,15 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         masked_ids, labels = self.mask_inputs(token_ids, mask, mlm_probability)
         hidden_states, loss_sum = self.masked_lm_loss_sum(masked_ids, mask, labels, type_ids)
         return hidden_states, loss_sum / labels.ne(IGNORE_INDEX).sum().clamp(min=1)
+
+
+def _find_lm_head(mlm_model: torch.nn.Module) -> Optional[torch.nn.Module]:
+    """The module that maps hidden states to vocabulary logits, when the masked LM is its base
+    model plus that one module (BERT's `cls`, RoBERTa's and MPNet's `lm_head`, ...); `None` for
+    architectures that spread the head over several modules (DistilBERT)."""
+    base_model = mlm_model.base_model
+    others = [child for child in mlm_model.children() if child is not base_model]
+    parameterised = [child for child in others if any(True for _ in child.parameters())]
+    if len(others) == 1 and len(parameterised) == 1:
+        return others[0]
+    return None
