@@ -101,6 +101,11 @@ class DeCLUTR(Model):
         self._feedforward = feedforward
         self._loss = loss
         self._mlm_embedder = self._find_mlm_embedder() if masked_language_modeling else None
+        if not masked_language_modeling:
+            # An MLM embedder's head then gets no gradient, which DDP refuses: freeze it.
+            for module in self._text_field_embedder.modules():
+                if isinstance(module, PretrainedTransformerMLMEmbedder):
+                    module.freeze_lm_head()
         self._mlm_probability = mlm_probability
         self._scale_fix = scale_fix
         if gradient_cache_chunk_size is not None and gradient_cache_chunk_size < 1:

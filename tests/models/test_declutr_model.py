@@ -120,3 +120,18 @@ def test_masked_language_modeling_needs_the_mlm_embedder():
 def test_mlm_probability_is_validated():
     with pytest.raises(ConfigurationError, match="mlm_probability"):
         build("declutr", mlm_probability=1.5)
+
+
+def test_without_masked_lm_the_head_of_an_mlm_embedder_is_frozen():
+    # Given the MLM embedder in a model trained without masked LM (the head would get no
+    # gradient, which DDP refuses)
+    model = build("declutr", masked_language_modeling=False)
+    mlm_model = model._text_field_embedder._token_embedders["tokens"].mlm_model
+    encoder_ids = {id(p) for p in mlm_model.base_model.parameters()}
+    head = [p for p in mlm_model.parameters() if id(p) not in encoder_ids]
+    # Then the head is frozen and the encoder (tied word embeddings included) still trains
+    assert head and not any(p.requires_grad for p in head)
+    assert all(p.requires_grad for p in mlm_model.base_model.parameters())
+    # And with masked LM the head trains
+    mlm_model = build("declutr")._text_field_embedder._token_embedders["tokens"].mlm_model
+    assert all(p.requires_grad for p in mlm_model.parameters())

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import List
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from allennlp.common import Params
 from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
 from torch.nn.parallel import DistributedDataParallel
+from transformers import AutoTokenizer
 
 from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides, sampling_reader
 
@@ -118,3 +120,86 @@ def test_two_process_cpu_training_writes_an_archive(tiny_model, tmp_path, monkey
     assert (tmp_path / "out" / "model.tar.gz").is_file()
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["training_contrastive_loss"] > 0 and metrics["training_mlm_loss"] > 0
+
+
+def _train_node(node_rank: int, overrides: dict, serialization_dir: str) -> None:
+    train_model_from_file(
+        str(CONFIG_ROOT / "quickstart.jsonnet"),
+        serialization_dir,
+        overrides=json.dumps(overrides),
+        node_rank=node_rank,
+        include_package=["declutr", "tests.models.multinode_probe"],
+        return_model=False,
+    )
+
+
+def _contains(document: List[int], span: List[int]) -> bool:
+    text = f",{','.join(map(str, document))},"
+    return f",{','.join(map(str, span))}," in text
+
+
+@pytest.mark.slow
+def test_two_nodes_train_on_disjoint_documents_with_shared_negatives(
+    tiny_model_no_dropout, tmp_path, monkeypatch
+):
+    # Given two "nodes" on localhost, one CPU worker each, meeting at a fixed primary port
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    distributed = {
+        "cuda_devices": [-1],
+        "num_nodes": 2,
+        "primary_address": "127.0.0.1",
+        "primary_port": free_port(),
+    }
+    overrides = quickstart_overrides(
+        tiny_model_no_dropout,
+        **{
+            "data_loader.batch_size": 2,
+            "distributed": distributed,
+            "model.masked_language_modeling": False,
+            "trainer.callbacks": [{"type": "multinode_probe"}],
+        },
+    )
+
+    # When each node runs allennlp's training with its node rank (as `allennlp train
+    # --node-rank N` does), both at once
+    context = mp.get_context("fork")
+    nodes = [
+        context.Process(target=_train_node, args=(rank, overrides, str(tmp_path / f"node{rank}")))
+        for rank in range(2)
+    ]
+    for node in nodes:
+        node.start()
+    for node in nodes:
+        node.join(timeout=300)
+    assert [node.exitcode for node in nodes] == [0, 0]
+
+    # Then both finish and the primary node writes the archive
+    assert (tmp_path / "node0" / "model.tar.gz").is_file()
+    probes = [torch.load(tmp_path / f"node{rank}" / f"probe-rank{rank}.pt") for rank in range(2)]
+
+    # And every document is trained on by exactly one of the ranks
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_no_dropout)
+    documents = [
+        tokenizer(text, add_special_tokens=False)["input_ids"]
+        for text in DOCUMENTS.read_text(encoding="utf-8").splitlines()
+    ]
+    seen = []
+    for probe in probes:
+        indices = set()
+        for anchors in probe["anchor_ids"]:
+            spans = [ids[1:-1] for ids in anchors]  # without <s> and </s>
+            (index,) = [
+                i for i, doc in enumerate(documents) if all(_contains(doc, s) for s in spans)
+            ]
+            indices.add(index)
+        seen.append(indices)
+    assert seen[0] and seen[1] and not seen[0] & seen[1]
+    assert seen[0] | seen[1] == set(range(len(documents)))
+
+    # And at every step both ranks' loss sees the same anchors: its own and the other node's
+    steps = [probe["loss_inputs"] for probe in probes]
+    assert len(steps[0]) == len(steps[1]) > 0
+    local_anchors = len(probes[0]["anchor_ids"][0]) * 2  # 2 documents per batch per rank
+    for step0, step1 in zip(*steps):
+        assert step0.shape[0] == step1.shape[0] == 2 * local_anchors
+        torch.testing.assert_close(step0, step1)

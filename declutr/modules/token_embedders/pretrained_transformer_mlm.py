@@ -80,6 +80,14 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         outputs = self.mlm_model.base_model(**self._inputs(token_ids, mask, type_ids))
         return outputs.last_hidden_state
 
+    def freeze_lm_head(self) -> None:
+        """Stop training the masked-LM head (for models that use the encoder alone): its
+        parameters would get no gradient, which `DistributedDataParallel` refuses."""
+        encoder_parameters = {id(p) for p in self.mlm_model.base_model.parameters()}
+        for parameter in self.mlm_model.parameters():
+            if id(parameter) not in encoder_parameters:
+                parameter.requires_grad_(False)
+
     def mask_inputs(
         self, token_ids: torch.Tensor, mask: torch.Tensor, mlm_probability: float = 0.15
     ) -> Tuple[torch.Tensor, torch.Tensor]:
