@@ -241,6 +241,7 @@ class Encoder:
         normalize: bool = False,
         show_progress: Optional[bool] = None,
         on_error: str = "raise",
+        lines: Optional[Tuple[int, int]] = None,
     ) -> int:
         """Embed every line of a document file and write the vectors, streaming both ways.
 
@@ -262,6 +263,10 @@ class Encoder:
             is NaN (`.npy`) or `{"embeddings": null, "error": "..."}` (`.jsonl`, as the
             predictor's `skip_invalid` writes), and it is counted in `skipped`. A truncated or
             corrupt gzip input raises either way.
+        lines : `Tuple[int, int]`, optional (default=`None`)
+            `(start, end)`: embed lines `start` to `end - 1` only (0-based; `end` may pass the
+            last line), row `i` of the output being line `start + i`. `declutr.sharding` embeds
+            one shard of a corpus this way.
 
         # Returns
 
@@ -277,13 +282,22 @@ class Encoder:
         if not Path(input_path).is_file():
             raise FileNotFoundError(f"No input file {input_path}.")
         _check_on_error(on_error)
+        if lines is not None and not (0 <= lines[0] <= lines[1]):
+            raise ValueError(f"lines must be (start, end) with 0 <= start <= end, got {lines}.")
         temporary = output_path.with_name(output_path.name + ".partial")
-        lines = iter_lines(input_path) if on_error == "raise" else iter_lines_or_errors(input_path)
-        texts = (text for _, text in lines)
+        numbered = (
+            iter_lines(input_path) if on_error == "raise" else iter_lines_or_errors(input_path)
+        )
+        texts: Iterable[Any] = (text for _, text in numbered)
+        if lines is not None:
+            texts = itertools.islice(texts, *lines)
         chunks = self._iter_encode(texts, batch_size, normalize, show_progress, on_error)
         if suffix == ".npy":
             arrays = (embeddings for embeddings, _ in chunks)
-            count = _write_npy(arrays, temporary, _count_lines(input_path), self.dim)
+            num_rows = _count_lines(input_path)
+            if lines is not None:
+                num_rows = max(0, min(lines[1], num_rows) - lines[0])
+            count = _write_npy(arrays, temporary, num_rows, self.dim)
         else:
             count = _write_jsonl(chunks, temporary)
         os.replace(temporary, output_path)
