@@ -451,3 +451,14 @@ def test_constructor_rejects_a_non_transformer_tokenizer():
     # Given / When / Then a word tokenizer is refused
     with pytest.raises(ConfigurationError, match='needs a "pretrained_transformer" tokenizer'):
         DeCLUTRDatasetReader(WhitespaceTokenizer())
+
+
+def test_span_fields_hold_the_tokens_allennlps_tokenizer_gives(tokenizer, doc_ids):
+    # The reader builds span tokens itself (faster); they must equal allennlp's own.
+    from allennlp.data.tokenizers import Token
+
+    reader = make_reader(tokenizer)
+    field = reader._text_field(doc_ids[0][:20])
+    pieces = tokenizer.tokenizer.convert_ids_to_tokens(doc_ids[0][:20])
+    tokens = [Token(text=piece, text_id=i) for piece, i in zip(pieces, doc_ids[0][:20])]
+    assert field.tokens == tokenizer.add_special_tokens(tokens)

@@ -300,8 +300,17 @@ class DeCLUTRDatasetReader(DatasetReader):
     def _text_field(self, token_ids: List[int]) -> TextField:
         token_ids = token_ids[: self._max_length]
         pieces = self._hf_tokenizer.convert_ids_to_tokens(token_ids)
-        tokens = [Token(text=piece, text_id=i) for piece, i in zip(pieces, token_ids)]
-        return TextField(self._tokenizer.add_special_tokens(tokens))
+        # What `self._tokenizer.add_special_tokens` returns, without its copy of every token
+        # (dataclasses.replace), which took a fifth of the reader's time.
+        type_id = self._tokenizer.single_sequence_token_type_id
+        tokens = [
+            Token(text=piece, text_id=i, type_id=type_id) for piece, i in zip(pieces, token_ids)
+        ]
+        return TextField(
+            self._tokenizer.single_sequence_start_tokens
+            + tokens
+            + self._tokenizer.single_sequence_end_tokens
+        )
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next read sample as epoch `epoch` (0-based) does.
