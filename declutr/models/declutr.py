@@ -1,4 +1,4 @@
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -65,7 +65,12 @@ class DeCLUTR(Model):
         whole batch; activation memory is that of one chunk, so large contrastive batches fit.
         Costs one extra forward pass. Implemented with non-reentrant activation checkpointing
         per chunk, which performs exactly these steps inside `loss.backward()`, so it composes
-        with allennlp's trainer, AMP and DDP.
+        with allennlp's trainer, AMP and DDP. Chunks are taken in order of length, each cut to
+        its longest span.
+    length_groups : `int`, optional (default=`1`)
+        Encode the spans of a batch in this many groups of similar length, each padded only to
+        its own longest span instead of the batch's: less compute on padding, in smaller matrix
+        products. Results are unchanged (within float rounding).
     initializer : `InitializerApplicator`, optional
         Applied to the model's parameters after construction.
     """
@@ -83,6 +88,7 @@ class DeCLUTR(Model):
         mlm_probability: float = 0.15,
         scale_fix: bool = True,
         gradient_cache_chunk_size: Optional[int] = None,
+        length_groups: int = 1,
         initializer: Optional[InitializerApplicator] = None,
         **kwargs,
     ) -> None:
@@ -113,6 +119,9 @@ class DeCLUTR(Model):
                 f"gradient_cache_chunk_size must be at least 1, got {gradient_cache_chunk_size}."
             )
         self._gradient_cache_chunk_size = gradient_cache_chunk_size
+        if length_groups < 1:
+            raise ConfigurationError(f"length_groups must be at least 1, got {length_groups}.")
+        self._length_groups = length_groups
         self._contrastive_loss = Average()
         self._mlm_loss = Average()
         if initializer is not None:
@@ -184,11 +193,13 @@ class DeCLUTR(Model):
 
     def _embed(self, tokens: TextFieldTensors) -> torch.Tensor:
         """Pooled embeddings, `(batch_size, dim)`, of texts with `(batch_size, seq_len)` tokens."""
-        return self._chunked(self._encode_and_pool, tokens)
-
-    def _encode_and_pool(self, tokens: TextFieldTensors) -> torch.Tensor:
         mask = util.get_text_field_mask(tokens)
-        return self._seq2vec_encoder(self._text_field_embedder(tokens), mask=mask)
+        embeddings, _ = self._grouped(self._encode_and_pool, mask, tokens)
+        return embeddings
+
+    def _encode_and_pool(self, tokens: TextFieldTensors) -> Tuple[torch.Tensor, None]:
+        mask = util.get_text_field_mask(tokens)
+        return self._seq2vec_encoder(self._text_field_embedder(tokens), mask=mask), None
 
     def _embed_masked(self, tokens: TextFieldTensors) -> Tuple[torch.Tensor, torch.Tensor]:
         """Like `_embed`, on masked input, plus the mean masked-LM loss (one forward pass)."""
@@ -200,7 +211,7 @@ class DeCLUTR(Model):
             )
         (indexed,) = tokens.values()
         mask = util.get_text_field_mask(tokens)
-        # Mask the whole batch at once, so that chunking (gradient caching) changes nothing.
+        # Mask the whole batch at once, so that grouping and chunking change nothing.
         masked_ids, labels = mlm_embedder.mask_inputs(
             indexed["token_ids"], mask, self._mlm_probability
         )
@@ -209,28 +220,59 @@ class DeCLUTR(Model):
             hidden_states, loss_sum = mlm_embedder.masked_lm_loss_sum(
                 masked_ids, mask, labels, type_ids
             )
-            return self._seq2vec_encoder(hidden_states, mask=mask), loss_sum.view(1)
+            return self._seq2vec_encoder(hidden_states, mask=mask), loss_sum
 
-        embeddings, loss_sums = self._chunked(
-            encode, masked_ids, mask, labels, indexed.get("type_ids")
+        embeddings, loss_sums = self._grouped(
+            encode, mask, masked_ids, mask, labels, indexed.get("type_ids")
         )
         num_masked = labels.ne(IGNORE_INDEX).sum().clamp(min=1)
-        return embeddings, loss_sums.sum() / num_masked
+        return embeddings, torch.stack(loss_sums).sum() / num_masked
 
-    def _chunked(self, encode: Callable[..., Any], *inputs: Any) -> Any:
-        """`encode(*inputs)`, or with gradient caching, `encode` on chunks of the batch, each
-        under activation checkpointing, the outputs concatenated along dim 0."""
-        chunk_size = self._gradient_cache_chunk_size
-        if chunk_size is None or not (self.training and torch.is_grad_enabled()):
-            return encode(*inputs)
-        num_texts = _num_rows(inputs)
-        outputs = [
-            checkpoint(encode, *_slice(inputs, start, start + chunk_size), use_reentrant=False)
-            for start in range(0, num_texts, chunk_size)
-        ]
-        if isinstance(outputs[0], tuple):
-            return tuple(torch.cat(parts) for parts in zip(*outputs))
-        return torch.cat(outputs)
+    def _grouped(
+        self, encode: Callable[..., Tuple[torch.Tensor, Any]], mask: torch.Tensor, *inputs: Any
+    ) -> Tuple[torch.Tensor, List[Any]]:
+        """`encode(*inputs)` on groups of rows of similar length, each group's padding cut off.
+
+        `encode` returns `(per_row, extra)`: a tensor with a row per input row, and anything else
+        (one per group, such as a loss sum). Rows are sorted by their length in `mask`, split into
+        `length_groups` groups (or, with gradient caching in training, chunks of
+        `gradient_cache_chunk_size`, each under activation checkpointing), and trimmed to the
+        longest of the group: padding costs no compute beyond the group's longest text. Returns
+        the per-row outputs in input order and the list of extras.
+        """
+        num_rows, seq_len = mask.shape
+        caching = self._gradient_cache_chunk_size is not None and (
+            self.training and torch.is_grad_enabled()
+        )
+        if caching:
+            group_size = self._gradient_cache_chunk_size
+        else:
+            group_size = -(-num_rows // self._length_groups)
+        trimmable = _trimmable(inputs, seq_len)
+        if group_size >= num_rows and not caching:
+            per_row, extra = encode(*inputs)
+            return per_row, [extra]
+        lengths = mask.sum(dim=1)
+        order = torch.argsort(lengths, stable=True) if trimmable else None
+        outputs, extras = [], []
+        for start in range(0, num_rows, group_size):
+            if order is None:
+                rows: Any = slice(start, start + group_size)
+                width = seq_len
+            else:
+                rows = order[start : start + group_size]
+                width = int(lengths[rows].max())
+            group = _select(inputs, rows, width if trimmable else None)
+            if caching:
+                per_row, extra = checkpoint(encode, *group, use_reentrant=False)
+            else:
+                per_row, extra = encode(*group)
+            outputs.append(per_row)
+            extras.append(extra)
+        per_row = torch.cat(outputs)
+        if order is not None:
+            per_row = per_row[torch.argsort(order)]
+        return per_row, extras
 
     def _project(self, embeddings: torch.Tensor) -> Dict[str, torch.Tensor]:
         output = {"embeddings": embeddings}
@@ -265,24 +307,28 @@ class DeCLUTR(Model):
         return metrics
 
 
-def _num_rows(inputs: Any) -> int:
-    """The first dimension of the first tensor in a nest of tuples and dicts."""
+def _trimmable(inputs: Any, seq_len: int) -> bool:
+    """Whether every tensor in a nest of tuples and dicts is `(rows, seq_len, ...)`, so that
+    rows may be cut to a shorter length."""
     if isinstance(inputs, torch.Tensor):
-        return inputs.size(0)
-    values = inputs.values() if isinstance(inputs, dict) else inputs
-    return next(
-        _num_rows(value) for value in values if isinstance(value, (torch.Tensor, dict, tuple))
-    )
-
-
-def _slice(inputs: Any, start: int, end: int) -> Any:
-    """Rows `start:end` of every tensor in a nest of tuples and dicts (`None` stays `None`)."""
-    if isinstance(inputs, torch.Tensor):
-        return inputs[start:end]
+        return inputs.dim() >= 2 and inputs.size(1) == seq_len
     if isinstance(inputs, dict):
-        return {key: _slice(value, start, end) for key, value in inputs.items()}
+        return all(_trimmable(value, seq_len) for value in inputs.values())
     if isinstance(inputs, tuple):
-        return tuple(_slice(value, start, end) for value in inputs)
+        return all(_trimmable(value, seq_len) for value in inputs)
+    return True
+
+
+def _select(inputs: Any, rows: Any, width: Optional[int]) -> Any:
+    """`rows` (a slice or an index tensor) of every tensor in a nest of tuples and dicts, cut
+    to the first `width` positions unless `width` is `None` (`None` values stay `None`)."""
+    if isinstance(inputs, torch.Tensor):
+        selected = inputs[rows]
+        return selected if width is None else selected[:, :width]
+    if isinstance(inputs, dict):
+        return {key: _select(value, rows, width) for key, value in inputs.items()}
+    if isinstance(inputs, tuple):
+        return tuple(_select(value, rows, width) for value in inputs)
     return inputs
 
 
