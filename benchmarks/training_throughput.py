@@ -35,7 +35,7 @@ def read_documents(shared: Path, num_documents: int, seed: int = 0) -> List[str]
     return random.Random(seed).sample(documents, num_documents)
 
 
-def our_model(model: str, chunk_size: Optional[int]) -> Model:
+def our_model(model: str, chunk_size: Optional[int], length_groups: int = 1) -> Model:
     embedder = {
         "type": "pretrained_transformer",
         "model_name": model,
@@ -47,6 +47,7 @@ def our_model(model: str, chunk_size: Optional[int]) -> Model:
         "loss": {"type": "nt_xent", "temperature": 0.05},
         "masked_language_modeling": False,
         "gradient_cache_chunk_size": chunk_size,
+        "length_groups": length_groups,
     }
     return Model.from_params(vocab=Vocabulary.empty(), params=Params(params))
 
@@ -124,6 +125,7 @@ def main(
     steps: int = typer.Option(8, help="Steps per repeat."),
     repeats: int = typer.Option(3),
     gradient_cache_chunk_size: Optional[int] = typer.Option(None),
+    length_groups: int = typer.Option(1, help="Our model's length_groups."),
     threads: Optional[int] = typer.Option(None),
 ) -> None:
     from sentence_transformers import SentenceTransformer
@@ -135,7 +137,7 @@ def main(
     batches = sample_batches(
         model, read_documents(shared, batch_size * steps * 2), batch_size, max_length
     )[:steps]
-    ours = our_model(model, gradient_cache_chunk_size).train()
+    ours = our_model(model, gradient_cache_chunk_size, length_groups).train()
     theirs = SentenceTransformer(model, device="cpu").train()
     mnrl = MultipleNegativesRankingLoss(theirs, scale=20.0)  # scale = 1 / temperature 0.05
     our_optimizer = torch.optim.AdamW(ours.parameters(), lr=1e-5)
@@ -182,6 +184,7 @@ def main(
         "repeats": repeats,
         "threads": torch.get_num_threads(),
         "gradient_cache_chunk_size": gradient_cache_chunk_size,
+        "length_groups": length_groups,
         "ours_tokens_per_s": tokens / ours_s,
         "theirs_tokens_per_s": tokens / theirs_s,
         "ratio": theirs_s / ours_s,
