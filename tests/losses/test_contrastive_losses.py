@@ -38,9 +38,28 @@ def test_nt_xent_equals_a_hand_computation(dtype, temperature):
     # Then it equals the naive loop
     expected = naive_nt_xent(anchors, positives, temperature)
     assert loss.dtype == dtype
-    # float32 carries ~7 digits, and log-softmax of a near-certain pair loses some of them
-    tolerance = {"rel": 1e-4, "abs": 1e-6} if dtype == torch.float32 else {"rel": 1e-9}
+    # float32 carries ~7 digits: a log-softmax over logits near 1 / 0.05 = 20 resolves steps of
+    # about 2e-6, which a near-certain pair's loss (here ~3e-5) cannot go below
+    tolerance = {"rel": 1e-4, "abs": 1e-5} if dtype == torch.float32 else {"rel": 1e-9}
     assert float(loss) == pytest.approx(expected, **tolerance)
+
+
+@pytest.mark.parametrize("num_pairs", [1, 3, 17])
+def test_nt_xent_equals_the_librarys_ntxentloss_with_its_gradients(num_pairs):
+    # NTXent computes with SupConLoss (quadratic memory); it must equal NTXentLoss (cubic).
+    from pytorch_metric_learning.losses import NTXentLoss
+
+    torch.manual_seed(num_pairs)
+    anchors = torch.randn(num_pairs, 16, dtype=torch.float64, requires_grad=True)
+    positives = torch.randn(num_pairs, 16, dtype=torch.float64, requires_grad=True)
+    ours = NTXent(temperature=0.05)(anchors, positives)
+    our_grads = torch.autograd.grad(ours, [anchors, positives])
+    labels = torch.arange(num_pairs).repeat(2)
+    reference = NTXentLoss(temperature=0.05)(torch.cat([anchors, positives]), labels)
+    reference_grads = torch.autograd.grad(reference, [anchors, positives])
+    torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
+    for grad, expected in zip(our_grads, reference_grads):
+        torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_nt_xent_prefers_aligned_pairs():
@@ -87,3 +106,13 @@ def test_invalid_arguments_are_refused(make, message):
 def test_mismatched_shapes_are_refused():
     with pytest.raises(ValueError, match="same shape"):
         NTXent()(torch.randn(3, 4), torch.randn(2, 4))
+
+
+def test_half_precision_embeddings_get_a_float32_loss():
+    torch.manual_seed(0)
+    anchors, positives = torch.randn(6, 16), torch.randn(6, 16)
+    expected = NTXent()(anchors, positives)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        loss = NTXent()(anchors.bfloat16(), positives.bfloat16())
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, expected, rtol=2e-2, atol=0)
