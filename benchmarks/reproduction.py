@@ -13,7 +13,11 @@
    (c) masked LM only, `mlm_only.jsonnet`. It encodes anchors only, so it takes two epochs over
        the documents that (a) and (b), which also encode a positive per anchor, take once.
 3. Scores base, (a), (b) and (c) on STSBenchmark, SICKRelatedness, MR and TREC
-   (`declutr.evaluation`, as `scripts/evaluate.py` does).
+   (`declutr.evaluation`, as `scripts/evaluate.py` does), and reports how spread each model's
+   vectors are (mean cosine similarity between STS-B sentences). A short masked-LM training from
+   scratch collapses them (every text gets nearly the vector of the unigram solution), which
+   leaves the contrastive loss no gradient to follow; so (a) and (c) are also trained, with the
+   same budget, from the untrained encoder (`--no-from-random-init` skips them).
 4. Separately continues all-MiniLM-L6-v2 with DeCLUTR on the corpus and scores it before and
    after.
 
@@ -124,14 +128,28 @@ def span_tokens(config: str, model_name: str, data_path: Path, overrides: Dict, 
     return total
 
 
-def score(model: str, data_dir: Path, batch_size: int, max_length: Optional[int]) -> Dict:
+def score(
+    model: str, data_dir: Path, tasks: List[str], batch_size: int, max_length: Optional[int]
+) -> Dict:
+    """Scores on `tasks`, plus how spread the embeddings are: the mean cosine similarity between
+    the first 200 STS-B test sentences (near 1: every text gets nearly the same vector)."""
+    import numpy as np
+
     from declutr import Encoder
     from declutr.evaluation import evaluate
+    from declutr.evaluation.tasks import TASKS as ALL_TASKS
 
     encoder = Encoder(model, device="cpu", batch_size=batch_size, max_length=max_length)
-    result = evaluate(encoder, data_dir, TASKS, show_progress=True)
+    result = evaluate(encoder, data_dir, tasks, show_progress=True)
+    pairs = ALL_TASKS["STSBenchmark"].read(data_dir)["test"]
+    sentences = list(dict.fromkeys(text for pair in pairs[:100] for text in pair[:2]))[:200]
+    vectors = encoder.encode(sentences, show_progress=False)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosines = vectors @ vectors.T
+    mean_cosine = float(cosines[~np.eye(len(vectors), dtype=bool)].mean())
     return {
-        "scores": {task: result["results"][task][key] for task, key, _ in COLUMNS if task in TASKS},
+        "scores": {task: result["results"][task][key] for task, key, _ in COLUMNS if task in tasks},
+        "mean_cosine": mean_cosine,
         "results": result["results"],
         "checksums": result["checksums"],
         "eval_seconds": result["wall_time_s"],
@@ -150,6 +168,7 @@ def cached(path: Path, reuse: bool, compute) -> Any:
 
 def table(rows: List[Dict]) -> str:
     header = ["model", "training", "span tokens", "train min"] + [c[2] for c in COLUMNS]
+    header.append("mean cos")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [
@@ -158,7 +177,11 @@ def table(rows: List[Dict]) -> str:
             f"{row['span_tokens'] / 1e6:.2f}M" if row.get("span_tokens") else "-",
             f"{row['train_seconds'] / 60:.1f}" if row.get("train_seconds") else "-",
         ]
-        cells += [f"{100 * row['scores'][task]:.1f}" for task, _, _ in COLUMNS]
+        cells += [
+            f"{100 * row['scores'][task]:.1f}" if task in row["scores"] else "-"
+            for task, _, _ in COLUMNS
+        ]
+        cells.append(f"{row['mean_cosine']:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -169,14 +192,14 @@ def main(
     output_dir: Annotated[Path, typer.Option(help="Models, logs and results.")] = Path(
         "/tmp/declutr-reproduction"
     ),
-    base_documents: Annotated[int, typer.Option(help="Documents of masked-LM pretraining.")] = 2500,
-    base_epochs: Annotated[int, typer.Option(help="Epochs of masked-LM pretraining.")] = 2,
+    base_documents: Annotated[int, typer.Option(help="Documents of masked-LM pretraining.")] = 800,
+    base_epochs: Annotated[int, typer.Option(help="Epochs of masked-LM pretraining.")] = 1,
     continue_documents: Annotated[
         int, typer.Option(help="Documents of each continuation, (a)-(c).")
-    ] = 1900,
+    ] = 800,
     minilm_documents: Annotated[
         int, typer.Option(help="Documents of the MiniLM continuation (0: skip it).")
-    ] = 1000,
+    ] = 600,
     max_span_len: Annotated[int, typer.Option(help="Longest span, in tokens.")] = 128,
     min_span_len: Annotated[int, typer.Option(help="Shortest span, in tokens.")] = 16,
     batch_size: Annotated[int, typer.Option(help="Documents per batch (2 anchors each).")] = 8,
@@ -186,6 +209,10 @@ def main(
     learning_rate: Annotated[float, typer.Option(help="Peak rate of the new encoder.")] = 5e-4,
     minilm_learning_rate: Annotated[float, typer.Option(help="Peak rate for MiniLM.")] = 2e-5,
     eval_batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 64,
+    from_random_init: Annotated[
+        bool, typer.Option(help="Also train (a) and (c) from the untrained encoder.")
+    ] = True,
+    tasks: Annotated[str, typer.Option(help="Comma-separated evaluation tasks.")] = ",".join(TASKS),
     seed: Annotated[int, typer.Option(help="Seeds sampling, initialisation, training.")] = 13,
     reuse: Annotated[bool, typer.Option(help="Reuse finished stages in --output-dir.")] = True,
 ) -> None:
@@ -198,6 +225,7 @@ def main(
     from declutr.common.from_scratch import build_encoder_from_scratch
 
     started = time.perf_counter()
+    task_list = [task.strip() for task in tasks.split(",") if task.strip()]
     corpus = shared_dir / "data/corpus/documents.jsonl"
     data_dir = shared_dir / "data/senteval"
     minilm = shared_dir / "models/all-MiniLM-L6-v2"
@@ -268,7 +296,7 @@ def main(
         result = cached(
             output_dir / f"{name}.eval.json",
             reuse,
-            lambda: score(model, data_dir, eval_batch_size, max_length),
+            lambda: score(model, data_dir, task_list, eval_batch_size, max_length),
         )
         logger.info("%s: %s", name, result["scores"])
         return result
@@ -298,6 +326,24 @@ def main(
                 **evaluated(name, str(archive)),
             }
         )
+
+    # 2'. The same budgets from the untrained encoder, whose vectors are not yet collapsed.
+    if from_random_init:
+        rows.append(
+            {"name": "random init", "training": "none", **evaluated("random_init", str(scratch))}
+        )
+        for name, label, config, epochs in [variants[0], variants[2]]:
+            archive, trained = run(
+                f"{name}_from_init", config, str(scratch), continue_path, new_encoder, epochs
+            )
+            rows.append(
+                {
+                    "name": f"{label} from random init",
+                    "training": f"{continue_documents} docs x {epochs}",
+                    **trained,
+                    **evaluated(f"{name}_from_init", str(archive)),
+                }
+            )
 
     # 4. MiniLM before and after continued DeCLUTR training.
     if minilm_documents > 0:
@@ -345,7 +391,7 @@ def main(
         },
         "rows": [
             {key: row.get(key) for key in ("name", "training", "span_tokens", "train_seconds")}
-            | {"scores": row["scores"], "eval_seconds": row["eval_seconds"]}
+            | {key: row[key] for key in ("scores", "mean_cosine", "eval_seconds")}
             for row in rows
         ],
         "wall_time_s": time.perf_counter() - started,
