@@ -142,7 +142,7 @@ def score(
     encoder = Encoder(model, device="cpu", batch_size=batch_size, max_length=max_length)
     result = evaluate(encoder, data_dir, tasks, show_progress=True)
     pairs = ALL_TASKS["STSBenchmark"].read(data_dir)["test"]
-    sentences = list(dict.fromkeys(text for pair in pairs[:100] for text in pair[:2]))[:200]
+    sentences = list(dict.fromkeys(pairs.first[:100] + pairs.second[:100]))[:200]
     vectors = encoder.encode(sentences, show_progress=False)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     cosines = vectors @ vectors.T
