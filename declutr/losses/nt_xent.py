@@ -13,8 +13,8 @@ class NTXent(ContrastiveLoss):
     `pytorch_metric_learning.losses.SupConLoss`, which with exactly one positive per embedding
     (as here) is the same function as the library's `NTXentLoss` (tested to 1e-12 in float64,
     gradients included) but works on the `2n x 2n` similarity matrix: `NTXentLoss` builds a
-    `2n x 2n(2n - 2)` matrix, cubic in the batch, which took 14 s and gigabytes at 256 pairs
-    and cannot hold the large batches that gradient caching makes possible.
+    `2n x 2n(2n - 2)` matrix, cubic in the batch (4 GiB per copy at 512 pairs), too large for
+    the contrastive batches that gradient caching makes possible.
 
     # Parameters
 
