@@ -242,6 +242,7 @@ class Encoder:
         show_progress: Optional[bool] = None,
         on_error: str = "raise",
         lines: Optional[Tuple[int, int]] = None,
+        num_lines: Optional[int] = None,
     ) -> int:
         """Embed every line of a document file and write the vectors, streaming both ways.
 
@@ -267,6 +268,9 @@ class Encoder:
             `(start, end)`: embed lines `start` to `end - 1` only (0-based; `end` may pass the
             last line), row `i` of the output being line `start + i`. `declutr.sharding` embeds
             one shard of a corpus this way.
+        num_lines : `int`, optional (default=`None`)
+            The input's number of lines, when the caller has counted them: a `.npy` output
+            then needs no counting pass over the input.
 
         # Returns
 
@@ -294,7 +298,7 @@ class Encoder:
         chunks = self._iter_encode(texts, batch_size, normalize, show_progress, on_error)
         if suffix == ".npy":
             arrays = (embeddings for embeddings, _ in chunks)
-            num_rows = _count_lines(input_path)
+            num_rows = _count_lines(input_path) if num_lines is None else num_lines
             if lines is not None:
                 num_rows = max(0, min(lines[1], num_rows) - lines[0])
             count = _write_npy(arrays, temporary, num_rows, self.dim)

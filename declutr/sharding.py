@@ -143,6 +143,7 @@ def embed_shard(
         show_progress=show_progress,
         on_error=on_error,
         lines=(start, end),
+        num_lines=num_lines,
     )
     if rows != end - start:
         raise ShardError(

@@ -71,4 +71,7 @@ def test_no_labelled_token_gives_zero_loss_with_a_gradient(tiny_model_no_dropout
     labels.fill_(IGNORE_INDEX)
     _, loss_sum = embedder.masked_lm_loss_sum(masked_ids, mask, labels)
     assert loss_sum.item() == 0.0
-    loss_sum.backward()  # connected to the graph: no error
+    loss_sum.backward()
+    # Connected to the graph: the head's parameters get a (zero) gradient
+    head_grads = [p.grad for p in embedder._lm_head.parameters()]
+    assert head_grads and all(g is not None and not g.any() for g in head_grads)
