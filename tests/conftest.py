@@ -5,12 +5,22 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from hypothesis import settings
 
 import declutr  # noqa: F401  (applies the compatibility patches, registers components)
 from declutr.common.from_scratch import build_encoder_from_scratch
 from tests import DOCUMENTS
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Property tests: CI (`.ci/run` sets HYPOTHESIS_PROFILE=ci) runs the same examples every time, so
+# it can never fail by chance; local runs (the "dev" profile) keep exploring new examples, and
+# keep a database of failures found, to replay them. Tests' own `settings(...)` (max_examples,
+# deadline) still apply on top of the profile. Load a profile by name with
+# `HYPOTHESIS_PROFILE=ci pytest ...` to reproduce CI exactly.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 SHARED = Path(os.environ.get("DECLUTR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 

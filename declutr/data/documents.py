@@ -4,6 +4,14 @@ The format follows the file name: `*.jsonl` (or `*.jsonl.gz`) holds one JSON obj
 a `"text"` string; anything else is plain text. Lines are read one at a time, so memory does not
 grow with the file size. Decoding errors name the file and the 1-based line number.
 
+Compression also follows the file name, and only the name: a name ending in `.gz` (any case) is
+gunzipped, any other file is read as it is, whatever its first bytes. The content is looked at
+only to explain a failure: a `.gz` file that does not start with gzip's magic bytes (`1f 8b`) is
+refused up front as "not gzip", and when line 1 of a file not named `.gz` is not UTF-8 because the
+file starts with gzip's magic bytes, the error (naming line 1) adds that the file looks
+gzip-compressed and should be named `*.gz`. So a plain text file whose first bytes happen to be
+`1f 8b` is read, and fails, as the text it is named.
+
 What counts as a line, and what is refused:
 
 - Only `\\n` ends a line. `\\r\\n` endings work (the `\\r` is stripped with the other surrounding
@@ -39,22 +47,47 @@ def is_json_lines(path: PathLike) -> bool:
     return name.endswith(".jsonl")
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip_name(path: PathLike) -> bool:
+    """Whether `path` names a gzip-compressed file: its name ends in `.gz` (any case)."""
+    return Path(path).name.lower().endswith(".gz")
+
+
 def open_binary(path: PathLike) -> IO[bytes]:
-    """Open `path` for reading bytes, decompressing gzip (detected by its magic number)."""
-    handle = open(path, "rb")
-    if handle.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
-        handle.close()
-        return gzip.open(path, "rb")
-    return handle
+    """Open `path` for reading bytes, gunzipping it if its name ends in `.gz` (`is_gzip_name`).
+
+    A `.gz` file that does not start with gzip's magic bytes raises `DocumentFormatError` (an
+    empty one reads as empty).
+    """
+    if not is_gzip_name(path):
+        return open(path, "rb")
+    with open(path, "rb") as raw:
+        head = raw.read(2)
+    if head and head != GZIP_MAGIC:
+        raise DocumentFormatError(
+            f"{path}: named .gz but not gzip-compressed (it starts with {head!r}, not gzip's "
+            f"magic bytes {GZIP_MAGIC!r}). Compression is recognised by the file name: drop the "
+            ".gz from the name, or compress the file with gzip."
+        )
+    return gzip.open(path, "rb")
 
 
 def _decode_line(raw: bytes, path: PathLike, line_number: int, json_lines: bool) -> Optional[str]:
     try:
         line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
     except UnicodeDecodeError as error:
+        looks_gzipped = line_number == 1 and raw.startswith(GZIP_MAGIC) and not is_gzip_name(path)
         raise DocumentFormatError(
             f"{path}, line {line_number}: invalid UTF-8 at byte {error.start} "
-            f"({raw[error.start : error.start + 4]!r}). Re-encode the file as UTF-8."
+            f"({raw[error.start : error.start + 4]!r}). "
+            + (
+                "The file starts with gzip's magic bytes: if it is gzip-compressed, name it "
+                "*.gz (compression is recognised by the file name only)."
+                if looks_gzipped
+                else "Re-encode the file as UTF-8."
+            )
         ) from None
     if not json_lines or not line.strip():
         return line

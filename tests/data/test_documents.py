@@ -140,6 +140,51 @@ def test_truncated_gzip_raises_document_format_error(tmp_path):
             pass
 
 
+def test_a_gzipped_file_not_named_gz_fails_at_line_1_saying_it_looks_gzipped(tmp_path):
+    # Given gzip-compressed documents in a file named .txt
+    path = tmp_path / "docs.txt"
+    path.write_bytes(gzip.compress(b"first\nsecond\n"))
+    # When / Then it is read as text (compression follows the name): line 1 is not UTF-8, and
+    # the error says the file starts with gzip's magic bytes and how to name it
+    with pytest.raises(DocumentFormatError, match=error_at(path, 1) + " invalid UTF-8") as raised:
+        list(iter_lines(path))
+    assert "starts with gzip's magic bytes: if it is gzip-compressed, name it *.gz" in str(
+        raised.value
+    )
+
+
+def test_text_that_starts_with_gzip_magic_is_read_as_text(tmp_path):
+    # Given a .txt file that starts with gzip's magic bytes (1f 8b) but is not gzip
+    path = tmp_path / "docs.txt"
+    path.write_bytes(b"\x1f\x8b\nfine\n")
+    # When / Then the error names line 1 as invalid UTF-8, not a gzip failure at line 0
+    with pytest.raises(DocumentFormatError, match=error_at(path, 1) + " invalid UTF-8 at byte 1"):
+        list(iter_lines(path))
+    # And with a plain first line the same bytes later in the file are just an invalid line
+    path.write_bytes(b"fine\n\x1f\x8b\n")
+    with pytest.raises(DocumentFormatError, match=error_at(path, 2) + " invalid UTF-8") as raised:
+        list(iter_lines(path))
+    assert "Re-encode the file as UTF-8" in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["docs.txt.gz", "docs.JSONL.GZ"])
+def test_a_file_named_gz_that_is_not_gzip_is_refused_up_front(tmp_path, name):
+    # Given plain text in a file whose name ends in .gz
+    path = write_text(tmp_path / name, ["plain text"])
+    # When / Then reading it fails before any line, naming the file and the mismatch
+    message = re.escape(f"{path}: named .gz but not gzip-compressed (it starts with b'pl'")
+    with pytest.raises(DocumentFormatError, match=message):
+        list(iter_lines(path))
+
+
+def test_an_empty_gz_file_reads_as_empty(tmp_path):
+    # Given an empty file named .gz
+    path = tmp_path / "empty.txt.gz"
+    path.write_bytes(b"")
+    # When / Then it has no lines
+    assert list(iter_lines(path)) == []
+
+
 def test_missing_file_raises_file_not_found(tmp_path):
     # Given a path that does not exist
     path = tmp_path / "missing.txt"

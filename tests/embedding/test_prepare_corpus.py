@@ -196,6 +196,7 @@ def test_min_length_from_config_matches_the_reader(tmp_path, tiny_model):
         num_positives=2,
         max_span_len=32,
         min_span_len=8,
+        seed=0,
     )
     instances = list(reader.read(str(tmp_path / "out.txt")))
     assert len(instances) == len(documents) and reader.counts["too_short"] == 0

@@ -35,7 +35,7 @@ def test_masking_statistics_and_exclusions():
 
 
 def test_masking_is_reproducible_with_a_generator():
-    token_ids = torch.randint(5, VOCAB_SIZE, (4, 32))
+    token_ids = torch.randint(5, VOCAB_SIZE, (4, 32), generator=torch.Generator().manual_seed(0))
     maskable = torch.ones_like(token_ids, dtype=torch.bool)
     first = mask_tokens(
         token_ids, maskable, MASK_ID, VOCAB_SIZE, 0.3, torch.Generator().manual_seed(1)

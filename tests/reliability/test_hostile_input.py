@@ -145,6 +145,8 @@ def first_undecodable(raw_lines: List[bytes]) -> Optional[int]:
     compress=st.booleans(),
 )
 @example(raw_lines=[b"fine", b"caf\xe9", b"fine"], endings=[b"\n"] * 8, compress=False)
+# A .txt file that starts with gzip's magic bytes is text (compression follows the name only).
+@example(raw_lines=[b"\x1f\x8b", b"00\xc2\x80\xc2\x80"], endings=[b"\n"] * 8, compress=False)
 def test_invalid_utf8_fails_naming_the_first_bad_line(
     tokenizer, tmp_path, raw_lines, endings, compress
 ):

@@ -30,7 +30,8 @@ class DeCLUTRDatasetReader(DatasetReader):
     Registered as a `DatasetReader` with name "declutr".
 
     Input files hold one document per line: plain text, or JSON lines with a `"text"` field when
-    the name ends in `.jsonl`; either may be gzip-compressed. The file is streamed line by line and
+    the name ends in `.jsonl`; either may be gzip-compressed, recognised by a name ending in `.gz`
+    (see `declutr.data.documents`). The file is streamed line by line and
     sharded across distributed workers and data-loader workers, so every document is read by
     exactly one worker and memory does not grow with the file size. Each document is tokenized
     once with the model's subword tokenizer; spans are slices of those tokens.
