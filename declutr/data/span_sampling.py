@@ -2,7 +2,8 @@
 
 [Giorgi et al., 2021](https://aclanthology.org/2021.acl-long.72/), section 2.1: from each document
 sample `num_anchors` anchor spans whose lengths follow Beta(4, 2), and for each anchor
-`num_positives` positive spans whose lengths follow Beta(2, 4), placed near the anchor.
+`num_positives` positive spans whose lengths follow Beta(2, 4), placed near the anchor and never
+overlapping another anchor (see `sample_spans` for the exact rule).
 
 Everything here is a pure function of its arguments and a `numpy.random.Generator`, so it can be
 property-tested without a tokenizer or a model. Spans are half-open `(start, end)` token offsets.
@@ -16,6 +17,8 @@ import numpy as np
 Span = Tuple[int, int]
 
 SAMPLING_STRATEGIES = (None, "adjacent", "subsuming")
+# Uniform anchor placements tried before `place_anchors` reserves room (see there).
+MAX_PLACEMENT_TRIES = 100
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,19 @@ def sample_span_length(
     return int(np.floor(rng.beta(alpha, beta) * (max_span_len - min_span_len) + min_span_len))
 
 
+def sample_positive_length(
+    rng: np.random.Generator,
+    anchor_len: int,
+    min_span_len: int,
+    max_span_len: int,
+    sampling_strategy: Optional[str],
+) -> int:
+    """A positive's length, Beta(2, 4) over [min_span_len, max_span_len], or, for "subsuming",
+    over [min_span_len, anchor_len] (drawn in that range, never cut to it)."""
+    longest = anchor_len if sampling_strategy == "subsuming" else max_span_len
+    return sample_span_length(rng, 2.0, 4.0, min_span_len, longest)
+
+
 def sample_disjoint_spans(
     rng: np.random.Generator, lengths: Sequence[int], num_tokens: int
 ) -> List[Span]:
@@ -93,33 +109,87 @@ def sample_disjoint_spans(
     return spans
 
 
-def max_positive_length(anchor: Span, num_tokens: int, sampling_strategy: Optional[str]) -> int:
-    """The longest positive the strategy can place relative to `anchor`.
-
-    "subsuming" positives must fit inside the anchor; "adjacent" ones in the room beside it (with
-    a single anchor in a minimum-length document that room can be shorter than `max_span_len`).
-    """
-    anchor_start, anchor_end = anchor
-    if sampling_strategy == "subsuming":
-        return anchor_end - anchor_start
-    if sampling_strategy == "adjacent":
-        return max(anchor_start, num_tokens - anchor_end)
-    return num_tokens
+def neighbour_bounds(anchors: Sequence[Span], num_tokens: int) -> List[Span]:
+    """For each anchor, `(lo, hi)`: the end of the closest anchor before it (or 0) and the start
+    of the closest anchor after it (or `num_tokens`). Its positives must lie in `[lo, hi)`."""
+    ordered = sorted(anchors)
+    ends_before = {span: previous[1] for previous, span in zip(ordered, ordered[1:])}
+    starts_after = {span: following[0] for span, following in zip(ordered, ordered[1:])}
+    return [(ends_before.get(span, 0), starts_after.get(span, num_tokens)) for span in anchors]
 
 
 def positive_start_range(
-    anchor: Span, positive_len: int, num_tokens: int, sampling_strategy: Optional[str]
-) -> List[int]:
-    """Every start a positive of `positive_len` tokens may take relative to `anchor`."""
+    anchor: Span, bounds: Span, positive_len: int, sampling_strategy: Optional[str]
+) -> Sequence[int]:
+    """Every start a positive of `positive_len` tokens may take relative to `anchor`, inside
+    `bounds` (the anchor's `neighbour_bounds`): so it never shares a token with another anchor."""
     anchor_start, anchor_end = anchor
-    last_start = num_tokens - positive_len
+    lo, hi = bounds
     if sampling_strategy == "subsuming":
-        return list(range(anchor_start, anchor_end - positive_len + 1))
+        return range(anchor_start, anchor_end - positive_len + 1)
     if sampling_strategy == "adjacent":
         candidates = [anchor_start - positive_len, anchor_end]
-        return [start for start in candidates if 0 <= start <= last_start]
+        return [start for start in candidates if lo <= start <= hi - positive_len]
     # Default: adjacent to, overlapping, or subsumed by the anchor.
-    return list(range(max(0, anchor_start - positive_len), min(anchor_end, last_start) + 1))
+    return range(max(lo, anchor_start - positive_len), min(anchor_end, hi - positive_len) + 1)
+
+
+def _room_needed(anchor_len: int, positive_len: int, sampling_strategy: Optional[str]) -> int:
+    """Free tokens after an anchor that guarantee a start for a positive of `positive_len`."""
+    if sampling_strategy == "subsuming":
+        return 0
+    if sampling_strategy == "adjacent":
+        return positive_len
+    return max(0, positive_len - anchor_len)
+
+
+def place_anchors(
+    rng: np.random.Generator,
+    anchor_lengths: Sequence[int],
+    longest_positives: Sequence[int],
+    num_tokens: int,
+    sampling_strategy: Optional[str],
+) -> List[Span]:
+    """Place anchors without overlap so that each anchor's longest positive has a start.
+
+    Placements are drawn uniformly (`sample_disjoint_spans`) until every anchor's positives fit
+    between its neighbours (`positive_start_range` is not empty): the result is uniform over all
+    such placements, and every one of them can occur. Nearly always the first draw or the next
+    few fit; after `MAX_PLACEMENT_TRIES` failures (long positives beside short anchors that are
+    crowded together) the room each anchor needs is reserved right after it and the remaining
+    free tokens are spread uniformly, which always fits in `2 * num_anchors * max_span_len`.
+    """
+    for _ in range(MAX_PLACEMENT_TRIES):
+        anchors = sample_disjoint_spans(rng, anchor_lengths, num_tokens)
+        bounds = neighbour_bounds(anchors, num_tokens)
+        if all(
+            positive_start_range(anchor, bound, longest, sampling_strategy)
+            for anchor, bound, longest in zip(anchors, bounds, longest_positives)
+        ):
+            return anchors
+    return place_anchors_with_room(
+        rng, anchor_lengths, longest_positives, num_tokens, sampling_strategy
+    )
+
+
+def place_anchors_with_room(
+    rng: np.random.Generator,
+    anchor_lengths: Sequence[int],
+    longest_positives: Sequence[int],
+    num_tokens: int,
+    sampling_strategy: Optional[str],
+) -> List[Span]:
+    """`place_anchors`' fallback: each anchor is placed as a block with the room its longest
+    positive needs reserved after it, blocks placed without overlap."""
+    blocks = sample_disjoint_spans(
+        rng,
+        [
+            length + _room_needed(length, longest, sampling_strategy)
+            for length, longest in zip(anchor_lengths, longest_positives)
+        ],
+        num_tokens,
+    )
+    return [(start, start + length) for (start, _), length in zip(blocks, anchor_lengths)]
 
 
 def sample_spans(
@@ -132,6 +202,17 @@ def sample_spans(
     sampling_strategy: Optional[str] = None,
 ) -> SampledSpans:
     """Sample anchor and positive spans from a document of `num_tokens` tokens.
+
+    Lengths come first and are never cut afterwards: anchors floor(Beta(4, 2)) and positives
+    floor(Beta(2, 4)) scaled to [min_span_len, max_span_len] (`sample_span_length`; a length of
+    exactly `max_span_len` needs a Beta draw of exactly 1). Then anchors are placed without
+    overlap, uniformly among the placements where every positive fits (`place_anchors`), and each
+    positive's start is drawn uniformly from every start its strategy allows
+    (`positive_start_range`). Whatever the strategy, a positive lies between the anchors next to
+    its own (it may touch them): no positive shares a token with another anchor of its document,
+    which is a negative in the loss. (The original DeCLUTR gets the same guarantee by keeping a
+    window of `max_span_len` tokens free between anchors; here anchors may be closer, as long as
+    their positives fit.) Positives of different anchors may overlap each other.
 
     # Parameters
 
@@ -149,10 +230,10 @@ def sample_spans(
         Smallest span length.
     sampling_strategy : `str`, optional (default=`None`)
         `None`: a positive is adjacent to, overlaps, or is subsumed by its anchor, its start drawn
-        uniformly from every start that keeps it touching or inside the anchor. `"subsuming"`:
-        inside the anchor (a positive longer than its anchor is shortened to the anchor's length).
-        `"adjacent"`: immediately before or after the anchor (shortened to the room beside the
-        anchor if needed, which can only happen with one anchor).
+        uniformly from every start that keeps it touching or inside its anchor and clear of the
+        other anchors. `"subsuming"`: inside its anchor, its length drawn from Beta(2, 4) scaled
+        to [min_span_len, anchor length]. `"adjacent"`: immediately before or after its anchor,
+        on a side with room for it.
     """
     validate_sampling_args(
         num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
@@ -166,13 +247,21 @@ def sample_spans(
     anchor_lengths = [
         sample_span_length(rng, 4.0, 2.0, min_span_len, max_span_len) for _ in range(num_anchors)
     ]
-    anchors = sample_disjoint_spans(rng, anchor_lengths, num_tokens)
+    positive_lengths = [
+        [
+            sample_positive_length(rng, anchor_len, min_span_len, max_span_len, sampling_strategy)
+            for _ in range(num_positives)
+        ]
+        for anchor_len in anchor_lengths
+    ]
+    longest = [max(lengths) for lengths in positive_lengths]
+    anchors = place_anchors(rng, anchor_lengths, longest, num_tokens, sampling_strategy)
     positives: List[Span] = []
-    for anchor in anchors:
-        for _ in range(num_positives):
-            length = sample_span_length(rng, 2.0, 4.0, min_span_len, max_span_len)
-            length = min(length, max_positive_length(anchor, num_tokens, sampling_strategy))
-            starts = positive_start_range(anchor, length, num_tokens, sampling_strategy)
+    for anchor, bounds, lengths in zip(
+        anchors, neighbour_bounds(anchors, num_tokens), positive_lengths
+    ):
+        for length in lengths:
+            starts = positive_start_range(anchor, bounds, length, sampling_strategy)
             start = int(starts[rng.integers(len(starts))])
             positives.append((start, start + length))
     return SampledSpans(anchors=anchors, positives=positives)

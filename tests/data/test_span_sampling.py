@@ -11,11 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from declutr.data import span_sampling
 from declutr.data.span_sampling import (
     SAMPLING_STRATEGIES,
     SampledSpans,
     Span,
     min_document_length,
+    neighbour_bounds,
+    place_anchors_with_room,
+    positive_start_range,
     sample_disjoint_spans,
     sample_span_length,
     sample_spans,
@@ -88,23 +92,48 @@ def test_anchors_lie_in_the_document_have_allowed_lengths_and_are_disjoint(args,
 @given(args=sampling_args(), seed=st.integers(0, 2**32 - 1))
 def test_positives_lie_in_the_document_with_the_documented_lengths(args, seed):
     # Given valid sampling arguments
-    num_tokens, strategy = args["num_tokens"], args["sampling_strategy"]
     # When spans are sampled
     spans = draw_spans(args, seed)
-    # Then every positive is inside the document
+    # Then every positive is inside the document, its length never cut: in [min, max], or for
+    # "subsuming" in [min, its anchor's length]
     for anchor_index, (anchor_start, anchor_end) in enumerate(spans.anchors):
-        # A sampled length in [min, max] is only ever cut to the room beside the anchor, and only
-        # by "adjacent" with a single anchor; every other positive keeps [min, max] exactly.
-        room = num_tokens
-        if strategy == "adjacent":
-            room = max(anchor_start, num_tokens - anchor_end)
-            if args["num_anchors"] > 1:
-                assert room >= args["max_span_len"]
-        shortest = min(args["min_span_len"], room)
-        longest = min(args["max_span_len"], room)
+        longest = args["max_span_len"]
+        if args["sampling_strategy"] == "subsuming":
+            longest = anchor_end - anchor_start
         for start, end in positives_of(spans, anchor_index, args["num_positives"]):
-            assert 0 <= start < end <= num_tokens
-            assert shortest <= end - start <= longest
+            assert 0 <= start < end <= args["num_tokens"]
+            assert args["min_span_len"] <= end - start <= longest
+
+
+@HYPOTHESIS
+@given(args=sampling_args(), seed=st.integers(0, 2**32 - 1))
+def test_no_positive_shares_a_token_with_another_anchor(args, seed):
+    # Given valid sampling arguments, the minimum document length among them
+    # When spans are sampled
+    spans = draw_spans(args, seed)
+    # Then no positive overlaps an anchor other than its own (it may touch one)
+    for anchor_index in range(args["num_anchors"]):
+        for start, end in positives_of(spans, anchor_index, args["num_positives"]):
+            for other_index, (other_start, other_end) in enumerate(spans.anchors):
+                if other_index != anchor_index:
+                    assert end <= other_start or other_end <= start
+
+
+@pytest.mark.parametrize("strategy", SAMPLING_STRATEGIES)
+@pytest.mark.parametrize("num_tokens", [256, 280, 512])
+def test_no_positive_overlaps_another_anchor_over_many_draws(strategy, num_tokens):
+    # Given 2 anchors with 1 positive each, spans of 8-64 tokens and documents from the minimum
+    # length (256) up; before anchors were placed with their positives in mind, about 5% of
+    # positives overlapped the other anchor at 280 tokens
+    rng = np.random.default_rng(0)
+    overlaps = 0
+    for _ in range(2000):
+        # When spans are sampled
+        spans = sample_spans(num_tokens, rng, 2, 1, 64, 8, sampling_strategy=strategy)
+        # Then no positive shares a token with the other anchor
+        for (start, end), (other_start, other_end) in zip(spans.positives, spans.anchors[::-1]):
+            overlaps += not (end <= other_start or other_end <= start)
+    assert overlaps == 0
 
 
 @HYPOTHESIS
@@ -125,28 +154,24 @@ def test_positives_keep_their_strategys_relation_to_their_anchor(args, seed):
                 assert end == anchor_start or start == anchor_end
 
 
-def test_adjacent_single_anchor_shortens_positives_to_the_room_beside_the_anchor():
-    # Given one anchor in a minimum-length document, where the anchor can leave less than
-    # min_span_len tokens on either side of it
+def test_adjacent_positives_are_never_shortened_even_with_one_anchor_at_the_minimum():
+    # Given one anchor in a minimum-length document, where an anchor in the middle would leave
+    # less than max_span_len tokens on either side of it
     args = dict(num_anchors=1, num_positives=4, max_span_len=10, min_span_len=8)
     num_tokens = min_document_length(1, 10)
-    shortened = 0
+    sides = Counter()
     for seed in range(300):
         # When adjacent positives are sampled
         spans = sample_spans(
             num_tokens, np.random.default_rng(seed), sampling_strategy="adjacent", **args
         )
         ((anchor_start, anchor_end),) = spans.anchors
-        room = max(anchor_start, num_tokens - anchor_end)
         for start, end in spans.positives:
-            # Then a positive is cut to exactly the room there is when that is below 8 tokens
-            if room < 8:
-                assert end - start == room
-            else:
-                assert 8 <= end - start <= min(10, room)
-            shortened += end - start < 8
-    # And the shortening does happen (the bound above is not vacuous)
-    assert shortened > 0
+            # Then each keeps its drawn length in [8, 10] and sits right before or after
+            assert 8 <= end - start <= 10
+            sides[("before" if end == anchor_start else "after")] += 1
+    # And both sides occur
+    assert sides["before"] > 0 and sides["after"] > 0
 
 
 def test_same_seed_gives_same_spans_and_other_seeds_differ():
@@ -185,6 +210,84 @@ def test_span_lengths_follow_beta_4_2_for_anchors_and_beta_2_4_for_positives():
     assert positive_mean == pytest.approx(min_len + (max_len - min_len) / 3 - 0.5, abs=0.1)
 
 
+def floored_beta_cdf(length, alpha, beta, low, high) -> np.ndarray:
+    """P(floor(Beta(alpha, beta) * (high - low) + low) <= length), elementwise."""
+    length, low, high = (np.asarray(x, dtype=float) for x in (length, low, high))
+    fraction = np.clip((length - low + 1) / np.maximum(high - low, 1), 0.0, 1.0)
+    return np.where(
+        high == low, (length >= low).astype(float), stats.beta.cdf(fraction, alpha, beta)
+    )
+
+
+def randomized_pit(samples, rng: np.random.Generator) -> np.ndarray:
+    """Randomized probability integral transform of discrete draws `(length, alpha, beta, low,
+    high)`: exactly Uniform(0, 1) if each length is floor(Beta(alpha, beta) * (high - low) +
+    low), so a KS test against the uniform checks the whole shape, not only the mean."""
+    length, alpha, beta, low, high = np.array(samples, dtype=float).T
+    below = floored_beta_cdf(length - 1, alpha, beta, low, high)
+    upto = floored_beta_cdf(length, alpha, beta, low, high)
+    return below + rng.uniform(size=len(samples)) * (upto - below)
+
+
+def sampled_lengths(strategy: Optional[str], num_draws: int):
+    """(anchor, positive) length samples at the minimum document length, with each one's Beta
+    and range: anchors Beta(4, 2) over [min, max]; positives Beta(2, 4) over [min, max], or over
+    [min, anchor length] for "subsuming"."""
+    rng = np.random.default_rng(1)
+    min_len, max_len, num_anchors = 8, 64, 2
+    anchors, positives = [], []
+    for _ in range(num_draws):
+        spans = sample_spans(
+            min_document_length(num_anchors, max_len),
+            rng,
+            num_anchors,
+            2,
+            max_len,
+            min_len,
+            sampling_strategy=strategy,
+        )
+        for index, (start, end) in enumerate(spans.anchors):
+            anchors.append((end - start, 4.0, 2.0, min_len, max_len))
+            longest = end - start if strategy == "subsuming" else max_len
+            for p_start, p_end in positives_of(spans, index, 2):
+                positives.append((p_end - p_start, 2.0, 4.0, min_len, longest))
+    return anchors, positives
+
+
+@pytest.mark.parametrize("strategy", SAMPLING_STRATEGIES)
+def test_span_lengths_keep_their_beta_shapes(strategy):
+    # Given 4,000 anchors and 8,000 positives drawn with a fixed seed at the minimum length
+    anchors, positives = sampled_lengths(strategy, 2000)
+    pit_rng = np.random.default_rng(2)
+    # When their randomized PITs under the documented Betas are compared with the uniform
+    # Then the KS test finds no difference: anchors Beta(4, 2), positives Beta(2, 4) (for
+    # "subsuming" over [min, anchor length])
+    assert stats.kstest(randomized_pit(anchors, pit_rng), "uniform").pvalue > 0.01
+    assert stats.kstest(randomized_pit(positives, pit_rng), "uniform").pvalue > 0.01
+    # And the test tells the two Betas apart
+    swapped = [(length, 2.0, 4.0, low, high) for length, _, _, low, high in anchors]
+    assert stats.kstest(randomized_pit(swapped, pit_rng), "uniform").pvalue < 1e-6
+
+
+def test_subsuming_positives_do_not_pile_up_at_the_anchor_length():
+    # Given "subsuming" draws whose anchors are longer than min_span_len
+    _, positives = sampled_lengths("subsuming", 2000)
+    positives = [sample for sample in positives if sample[4] > sample[3]]
+    # When the positives as long as their anchor are counted
+    at_anchor_length = sum(length == high for length, _, _, _, high in positives)
+    # Then there are none, as under Beta(2, 4) scaled to [min, anchor length] (only a Beta draw
+    # of exactly 1 reaches it); drawing over [min, max] and cutting put ~10% there
+    assert len(positives) > 7000 and at_anchor_length == 0
+    # And the top length below it holds what the scaled Beta gives it (chi-square, 1 dof)
+    length, _, _, low, high = np.array(positives, dtype=float).T
+    observed = int(np.sum(length == high - 1))
+    expected = float(np.sum(1 - floored_beta_cdf(high - 2, 2.0, 4.0, low, high)))
+    chi_square = stats.chisquare(
+        [observed, len(length) - observed], [expected, len(length) - expected]
+    )
+    assert chi_square.pvalue > 0.01
+
+
 @pytest.mark.parametrize("alpha, beta", [(4.0, 2.0), (2.0, 4.0)])
 def test_sample_span_length_floors_into_min_to_max(alpha, beta):
     # Given a seeded generator
@@ -213,6 +316,87 @@ def test_default_positive_start_is_uniform_over_its_allowed_range():
     # And their frequencies are consistent with a uniform distribution
     observed = [offsets[offset] for offset in range(2 * length + 1)]
     assert stats.chisquare(observed).pvalue > 0.001
+
+
+def allowed_draws(num_tokens: int, length: int, strategy: Optional[str]):
+    """Every (anchors, positives) of 2 anchors and 1 positive each, all spans `length` long,
+    that the rule allows, with its probability: placements of the anchors uniform among those
+    where both positives fit between their neighbours, then each start uniform."""
+    placements = []
+    for a, b in itertools.product(range(num_tokens - length + 1), repeat=2):
+        anchors = [(a, a + length), (b, b + length)]
+        if a + length <= b or b + length <= a:
+            bounds = neighbour_bounds(anchors, num_tokens)
+            ranges = [positive_start_range(x, y, length, strategy) for x, y in zip(anchors, bounds)]
+            if all(ranges):
+                placements.append((anchors, ranges))
+    draws = {}
+    for anchors, ranges in placements:
+        for starts in itertools.product(*ranges):
+            positives = tuple((start, start + length) for start in starts)
+            draws[(tuple(anchors), positives)] = (
+                1 / len(placements) / np.prod([len(r) for r in ranges])
+            )
+    return draws
+
+
+@pytest.mark.parametrize("strategy", SAMPLING_STRATEGIES)
+def test_every_allowed_placement_occurs_with_its_probability(strategy):
+    # Given 2 anchors with 1 positive each, all 2 tokens long, in an 8-token document, and every
+    # placement the rule allows ("adjacent" excludes anchors that leave no room beside them)
+    num_tokens, length = 8, 2
+    expected = allowed_draws(num_tokens, length, strategy)
+    rng = np.random.default_rng(5)
+    # When spans are sampled many times
+    counts = Counter()
+    for _ in range(30 * len(expected)):
+        spans = sample_spans(num_tokens, rng, 2, 1, length, length, sampling_strategy=strategy)
+        counts[(tuple(spans.anchors), tuple(spans.positives))] += 1
+    # Then exactly the allowed placements occur, all of them, with their probabilities
+    assert set(counts) == set(expected)
+    total = sum(counts.values())
+    keys = sorted(expected)
+    observed = [counts[key] for key in keys]
+    assert stats.chisquare(observed, [expected[key] * total for key in keys]).pvalue > 0.001
+
+
+@HYPOTHESIS
+@given(args=sampling_args(), seed=st.integers(0, 2**32 - 1))
+def test_reserved_room_placement_always_fits_every_positive(args, seed):
+    # Given lengths drawn as sample_spans draws them, the longest positives possible
+    rng = np.random.default_rng(seed)
+    strategy = args["sampling_strategy"]
+    lengths = [
+        sample_span_length(rng, 4.0, 2.0, args["min_span_len"], args["max_span_len"])
+        for _ in range(args["num_anchors"])
+    ]
+    longest = [length if strategy == "subsuming" else args["max_span_len"] for length in lengths]
+    # When the fallback places the anchors (what place_anchors does after its uniform tries)
+    anchors = place_anchors_with_room(rng, lengths, longest, args["num_tokens"], strategy)
+    # Then the anchors keep their lengths, do not overlap, and every positive has a start
+    assert [end - start for start, end in anchors] == lengths
+    ordered = sorted(anchors)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(ordered, ordered[1:]))
+    bounds = neighbour_bounds(anchors, args["num_tokens"])
+    assert all(
+        positive_start_range(anchor, bound, most, strategy)
+        for anchor, bound, most in zip(anchors, bounds, longest)
+    )
+
+
+def test_place_anchors_falls_back_to_reserved_room(monkeypatch):
+    # Given no uniform tries at all, and an "adjacent" positive as long as the longest span
+    monkeypatch.setattr(span_sampling, "MAX_PLACEMENT_TRIES", 0)
+    # When spans are sampled
+    spans = sample_spans(40, np.random.default_rng(0), 2, 1, 10, 10, sampling_strategy="adjacent")
+    # Then each anchor has its 10 tokens of room reserved after it (the document is full)
+    assert sorted(spans.anchors) == [(0, 10), (20, 30)]
+    # And the positives fit beside their anchors, clear of the other anchor
+    for (start, end), (anchor_start, anchor_end), (other_start, other_end) in zip(
+        spans.positives, spans.anchors, spans.anchors[::-1]
+    ):
+        assert end == anchor_start or start == anchor_end
+        assert end <= other_start or other_end <= start
 
 
 def test_sample_disjoint_spans_puts_both_orders_in_play():
