@@ -2,7 +2,8 @@
 
 Importing the package applies the allennlp compatibility patches (`declutr.compat`) and registers
 every component: the "declutr" dataset reader, model and predictor, the "nt_xent" and
-"cross_batch_memory" losses and the "pretrained_transformer_mlm" token embedder.
+"cross_batch_memory" losses, the "pretrained_transformer_mlm" token embedder and the "retrieval"
+metric.
 """
 
 from declutr.compat import apply_patches
@@ -16,6 +17,7 @@ from declutr.losses import ContrastiveLoss, CrossBatchMemory, NTXent  # noqa: E4
 from declutr.models import DeCLUTR  # noqa: E402
 from declutr.modules import PretrainedTransformerMLMEmbedder  # noqa: E402
 from declutr.predictors import DeCLUTRPredictor  # noqa: E402
+from declutr.training import RetrievalMetric  # noqa: E402
 
 __all__ = [
     "ContrastiveLoss",
@@ -26,5 +28,6 @@ __all__ = [
     "Encoder",
     "NTXent",
     "PretrainedTransformerMLMEmbedder",
+    "RetrievalMetric",
     "StreamingDataLoader",
 ]

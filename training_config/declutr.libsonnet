@@ -5,6 +5,9 @@
   config(
     transformer_model,
     train_data_path='data/documents.txt',  // one document per line (.txt/.jsonl, optionally .gz)
+    // Held-out documents, same format (or --overrides '{"validation_data_path": ...}'): every
+    // epoch adds validation_retrieval_accuracy, _mrr and the losses on them to the metrics.
+    validation_data_path=null,
     num_anchors=2,  // anchors per document
     num_positives=2,  // positives per anchor
     min_span_len=32,
@@ -35,6 +38,7 @@
     pytorch_seed: seed,
     vocabulary: { type: 'empty' },  // the transformer brings its own
     train_data_path: train_data_path,
+    [if validation_data_path != null then 'validation_data_path']: validation_data_path,
     dataset_reader: {
       type: 'declutr',
       tokenizer: { type: 'pretrained_transformer', model_name: transformer_model },
@@ -45,11 +49,15 @@
       max_length: max_length,
       sampling_strategy: sampling_strategy,
     },
-    data_loader: {
+    local data_loader = {
       type: 'declutr_streaming',  // streams the corpus, yet knows the epoch's length
       batch_size: batch_size,
       max_instances_in_memory: batch_size * 256,
     },
+    data_loader: data_loader,
+    // Validation spans are seeded by each document's line number, not by the epoch or the run's
+    // seed, and not shuffled: every epoch and every run sees the same validation pairs.
+    validation_data_loader: data_loader { deterministic: true },
     model: {
       type: 'declutr',
       text_field_embedder: { token_embedders: { tokens: embedder } },

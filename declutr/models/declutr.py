@@ -1,3 +1,4 @@
+import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -15,6 +16,7 @@ from declutr.losses import ContrastiveLoss
 from declutr.modules.distributed import all_gather_with_local_grad, scale_gradient
 from declutr.modules.masking import IGNORE_INDEX
 from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
+from declutr.training.metrics import RetrievalMetric
 
 
 @Model.register("declutr")
@@ -31,6 +33,13 @@ class DeCLUTR(Model):
     so every worker's spans are negatives for every other worker's. With
     `masked_language_modeling`, the anchors are masked (15% of tokens, 80/10/10) and one pass
     gives both their embeddings and the masked-LM loss.
+
+    Out of training (validation), anchors are embedded unmasked and the metrics add
+    `retrieval_accuracy` and `retrieval_mrr` (see `RetrievalMetric`: each anchor's embedding
+    retrieves its own mean positive among all the validation positives, by cosine similarity),
+    on the pooled "embeddings" that prediction returns. The masked-LM loss is then measured on
+    masks drawn from a generator seeded by the batch's token ids, so that the same validation
+    data gives the same masks, and the same loss, in every epoch.
 
     # Parameters
 
@@ -124,6 +133,7 @@ class DeCLUTR(Model):
         self._length_groups = length_groups
         self._contrastive_loss = Average()
         self._mlm_loss = Average()
+        self._retrieval = RetrievalMetric()
         if initializer is not None:
             initializer(self)
 
@@ -171,15 +181,21 @@ class DeCLUTR(Model):
             anchor_embeddings, mlm_loss = self._embed_masked(_flatten(anchors))
         else:
             anchor_embeddings = self._embed(_flatten(anchors))
+            if self._mlm_embedder is not None and positives is not None:  # validation
+                _, mlm_loss = self._embed_masked(_flatten(anchors), _seeded_by(token_ids))
         output = self._project(anchor_embeddings)
 
         losses = []
         if mlm_loss is not None:
             self._mlm_loss(mlm_loss.detach())
             losses.append(mlm_loss)
+        if positives is not None and (self._loss is not None or not self.training):
+            mean_positives = self._mean_positives(positives, batch_size * num_anchors)
+            if not self.training:
+                self._retrieval(output["embeddings"], mean_positives["embeddings"])
         if positives is not None and self._loss is not None:
             anchor_vectors = output.get("projections", output["embeddings"])
-            positive_vectors = self._mean_positives(positives, batch_size * num_anchors)
+            positive_vectors = mean_positives.get("projections", mean_positives["embeddings"])
             contrastive_loss = self._gathered_contrastive_loss(anchor_vectors, positive_vectors)
             self._contrastive_loss(contrastive_loss.detach())
             losses.append(contrastive_loss)
@@ -201,8 +217,11 @@ class DeCLUTR(Model):
         mask = util.get_text_field_mask(tokens)
         return self._seq2vec_encoder(self._text_field_embedder(tokens), mask=mask), None
 
-    def _embed_masked(self, tokens: TextFieldTensors) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Like `_embed`, on masked input, plus the mean masked-LM loss (one forward pass)."""
+    def _embed_masked(
+        self, tokens: TextFieldTensors, generator: Optional[torch.Generator] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Like `_embed`, on masked input, plus the mean masked-LM loss (one forward pass);
+        `generator` draws the masks."""
         mlm_embedder = self._mlm_embedder
         assert mlm_embedder is not None
         if len(tokens) != 1:
@@ -213,7 +232,7 @@ class DeCLUTR(Model):
         mask = util.get_text_field_mask(tokens)
         # Mask the whole batch at once, so that grouping and chunking change nothing.
         masked_ids, labels = mlm_embedder.mask_inputs(
-            indexed["token_ids"], mask, self._mlm_probability
+            indexed["token_ids"], mask, self._mlm_probability, generator
         )
 
         def encode(masked_ids, mask, labels, type_ids):
@@ -280,12 +299,17 @@ class DeCLUTR(Model):
             output["projections"] = self._feedforward(embeddings)
         return output
 
-    def _mean_positives(self, positives: TextFieldTensors, num_anchors: int) -> torch.Tensor:
-        """The mean positive vector of each anchor, `(batch_size * num_anchors, dim)`."""
+    def _mean_positives(
+        self, positives: TextFieldTensors, num_anchors: int
+    ) -> Dict[str, torch.Tensor]:
+        """The mean positive "embeddings" (and "projections") of each anchor, each
+        `(batch_size * num_anchors, dim)`."""
         embedded = self._project(self._embed(_flatten(positives)))
-        vectors = embedded.get("projections", embedded["embeddings"])
-        # Shape: (batch_size * num_anchors, num_positives, dim)
-        return vectors.view(num_anchors, -1, vectors.size(-1)).mean(dim=1)
+        # Shape: (batch_size * num_anchors, num_positives, dim) -> mean over the positives
+        return {
+            key: vectors.view(num_anchors, -1, vectors.size(-1)).mean(dim=1)
+            for key, vectors in embedded.items()
+        }
 
     def _gathered_contrastive_loss(
         self, anchors: torch.Tensor, positives: torch.Tensor
@@ -304,7 +328,18 @@ class DeCLUTR(Model):
             metrics["contrastive_loss"] = self._contrastive_loss.get_metric(reset)
         if self._mlm_embedder is not None:
             metrics["mlm_loss"] = self._mlm_loss.get_metric(reset)
+        if not self.training:
+            metrics.update(self._retrieval.get_metric(reset))
         return metrics
+
+
+def _seeded_by(token_ids: torch.Tensor) -> torch.Generator:
+    """A generator on `token_ids`' device seeded by their values: the same batch gets the same
+    validation masks every time."""
+    ids = token_ids.detach().cpu().numpy()
+    generator = torch.Generator(device=token_ids.device)
+    generator.manual_seed(zlib.crc32(ids.tobytes()) + ids.shape[-1])
+    return generator
 
 
 def _trimmable(inputs: Any, seq_len: int) -> bool:

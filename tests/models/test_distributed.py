@@ -15,6 +15,7 @@ from allennlp.commands.train import train_model_from_file
 from allennlp.common import Params
 from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
+from allennlp.models.archival import load_archive
 from torch.nn.parallel import DistributedDataParallel
 from transformers import AutoTokenizer
 
@@ -103,10 +104,13 @@ def test_ddp_gradient_equals_one_process_with_the_combined_batch(tiny_model_no_d
 
 @pytest.mark.slow
 def test_two_process_cpu_training_writes_an_archive(tiny_model, tmp_path, monkeypatch):
-    # Given the quickstart config on the fixture documents, with two CPU workers (gloo)
+    # Given the quickstart config on the fixture documents, with two CPU workers (gloo), and the
+    # same documents as validation data (each worker validates on its half)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     overrides = quickstart_overrides(
-        tiny_model, **{"data_loader.batch_size": 2, "distributed": {"cuda_devices": [-1, -1]}}
+        tiny_model,
+        validation_data_path=str(DOCUMENTS),
+        **{"data_loader.batch_size": 2, "distributed": {"cuda_devices": [-1, -1]}},
     )
     # When allennlp trains it
     train_model_from_file(
@@ -120,6 +124,18 @@ def test_two_process_cpu_training_writes_an_archive(tiny_model, tmp_path, monkey
     assert (tmp_path / "out" / "model.tar.gz").is_file()
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["training_contrastive_loss"] > 0 and metrics["training_mlm_loss"] > 0
+    # And the validation retrieval metrics, gathered from both workers, are those of one
+    # process validating the trained model on all the documents' (deterministic) pairs
+    model = load_archive(str(tmp_path / "out" / "model.tar.gz")).model.eval()
+    reader = sampling_reader(tiny_model, seed=0)
+    reader.set_epoch(0, deterministic=True)
+    instances = list(reader.read(str(DOCUMENTS)))
+    with torch.no_grad():
+        model(**tensors(instances))
+    single = model.get_metrics(reset=True)
+    assert len(instances) == 12 and 0 < single["retrieval_accuracy"] < 1
+    for key in ("retrieval_accuracy", "retrieval_mrr"):
+        assert metrics[f"validation_{key}"] == pytest.approx(single[key], abs=1e-6)
 
 
 def _train_node(node_rank: int, overrides: dict, serialization_dir: str) -> None:

@@ -21,18 +21,28 @@ class StreamingDataLoader(MultiProcessDataLoader):
     sample from (in this worker's distributed shard) with one tokenizing pass over the file the
     first time its length is asked for, without keeping any of them. It also tells the reader
     which epoch it reads (`set_epoch`), so every epoch samples new spans, reproducibly.
-    Every parameter is `MultiProcessDataLoader`'s; the reader must be the "declutr" reader.
+    The reader must be the "declutr" reader.
+
+    # Parameters
+
+    deterministic : `bool`, optional (default=`None`)
+        `True` for a validation loader: its reads are deterministic (see the reader's
+        `deterministic`), the same spans every epoch, even with the training reader. `None`
+        keeps the reader's own setting.
+    *args, **kwargs
+        `MultiProcessDataLoader`'s parameters.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, deterministic: Optional[bool] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._num_batches: Optional[int] = None
         self._epoch = 0
+        self._deterministic = deterministic
 
     def __iter__(self) -> Iterator[TensorDict]:
         if isinstance(self.reader, DeCLUTRDatasetReader):
             # Set here, in the main process: data-loader workers only get copies of the reader.
-            self.reader.set_epoch(self._epoch)
+            self.reader.set_epoch(self._epoch, deterministic=self._deterministic)
             self._epoch += 1
         return super().__iter__()
 

@@ -86,6 +86,13 @@ class DeCLUTRDatasetReader(DatasetReader):
         Seeds span sampling and shuffling: epoch `k` then depends only on the seed, `k`, the
         distributed rank and the data-loader worker. `None` draws the seed from numpy's global
         generator when the reader is built, which allennlp's `numpy_seed` makes reproducible.
+    deterministic : `bool`, optional (default=`False`)
+        For validation data: sample the spans of each document from a generator seeded by the
+        document's line number alone (not `seed`), and keep the file's order (no shuffling).
+        Every read then gives the same spans, whatever the epoch, the run's seed, the number of
+        distributed or data-loader workers, or the sharding, so validation metrics of different
+        epochs and runs compare. A data loader may set it for one read (`set_epoch`): the
+        configs of `training_config/` do so through their `validation_data_loader`.
     **kwargs
         Passed to `DatasetReader` (for example `max_instances`).
     """
@@ -103,6 +110,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         shuffle_buffer_size: int = 1000,
         seed: Optional[int] = None,
         keep_empty_lines: bool = False,
+        deterministic: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -148,11 +156,13 @@ class DeCLUTRDatasetReader(DatasetReader):
         self._seed = seed if seed is not None else int(np.random.randint(2**31 - 1))
         self._passes = -1  # reads so far, less one; set_epoch overrides it for the next read
         self._next_pass: Optional[int] = None
+        self._next_deterministic: Optional[bool] = None
         # Used by text_to_instance outside of a read; every read makes its own.
         self._rng = np.random.default_rng(self._seed)
         self.counts: Counter = Counter()
         self.texts_truncated = 0
         self.keep_empty_lines = keep_empty_lines
+        self.deterministic = deterministic
 
     def _default_max_length(self) -> int:
         num_special = len(self._tokenizer.single_sequence_start_tokens) + len(
@@ -189,10 +199,11 @@ class DeCLUTRDatasetReader(DatasetReader):
     def _read(self, file_path: str) -> Iterable[Instance]:
         self.counts = Counter()
         self._rng = self._pass_rng()
+        deterministic = self._deterministic_pass()
         lines = self._shard(iter_lines(file_path))
-        if self.sample_spans and self._shuffle_buffer_size > 0:
+        if self.sample_spans and self._shuffle_buffer_size > 0 and not deterministic:
             lines = self._shuffled(lines)
-        for _, text in lines:
+        for line_number, text in lines:
             self.counts["lines"] += 1
             if not text and self._skips_empty_lines:
                 self.counts["empty"] += 1
@@ -206,6 +217,8 @@ class DeCLUTRDatasetReader(DatasetReader):
                 self.counts["too_short"] += 1
                 continue
             self.counts["instances"] += 1
+            if deterministic:
+                self._rng = np.random.default_rng(line_number)
             yield self._instance_from_token_ids(token_ids)
         self._log_counts(file_path)
         if self.sample_spans and self.counts["instances"] == 0:
@@ -313,14 +326,23 @@ class DeCLUTRDatasetReader(DatasetReader):
             + self._tokenizer.single_sequence_end_tokens
         )
 
-    def set_epoch(self, epoch: int) -> None:
-        """Make the next read sample as epoch `epoch` (0-based) does.
+    def set_epoch(self, epoch: int, deterministic: Optional[bool] = None) -> None:
+        """Make the next read sample as epoch `epoch` (0-based) does, and, unless
+        `deterministic` is `None`, override the reader's `deterministic` for that read.
 
         Data loaders call this before each epoch (see `StreamingDataLoader`), so that epochs
-        differ, and two loaders over one reader (or a resumed run) see the same spans. Without
-        it, each read of this reader is the next pass.
+        differ, and two loaders over one reader (or a resumed run) see the same spans; a
+        validation loader passes `deterministic=True` for a reader shared with training.
+        Without it, each read of this reader is the next pass.
         """
         self._next_pass = epoch
+        self._next_deterministic = deterministic
+
+    def _deterministic_pass(self) -> bool:
+        deterministic = self._next_deterministic
+        if self.get_worker_info() is None:  # workers hold copies: nothing to reset there
+            self._next_deterministic = None
+        return self.deterministic if deterministic is None else deterministic
 
     def _pass_rng(self) -> np.random.Generator:
         """A generator for this pass: differs between passes, ranks and data-loader workers."""

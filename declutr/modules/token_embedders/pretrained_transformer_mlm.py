@@ -89,16 +89,21 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
                 parameter.requires_grad_(False)
 
     def mask_inputs(
-        self, token_ids: torch.Tensor, mask: torch.Tensor, mlm_probability: float = 0.15
+        self,
+        token_ids: torch.Tensor,
+        mask: torch.Tensor,
+        mlm_probability: float = 0.15,
+        generator: Optional[torch.Generator] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Mask `mlm_probability` of the non-special, non-padding tokens (80/10/10).
+        """Mask `mlm_probability` of the non-special, non-padding tokens (80/10/10), drawing
+        from `generator` (on `token_ids`' device) if given.
 
         Returns `(masked_token_ids, labels)`, both `(batch_size, seq_len)`; labels hold the
         original ids of selected tokens and `IGNORE_INDEX` elsewhere.
         """
         maskable = mask.bool() & ~torch.isin(token_ids, self.special_token_ids)
         return mask_tokens(
-            token_ids, maskable, self.mask_token_id, self.vocab_size, mlm_probability
+            token_ids, maskable, self.mask_token_id, self.vocab_size, mlm_probability, generator
         )
 
     def masked_lm_loss_sum(

@@ -1,0 +1,3 @@
+from declutr.training.metrics import RetrievalMetric
+
+__all__ = ["RetrievalMetric"]

@@ -1,0 +1,3 @@
+from declutr.training.metrics.retrieval import RetrievalMetric
+
+__all__ = ["RetrievalMetric"]
