@@ -1,19 +1,22 @@
 """Classification on frozen embeddings with scikit-learn's logistic regression.
 
-Features are standardised (`StandardScaler`, fitted on the training data only), then classified
-by an L2-regularised `LogisticRegression` (SentEval's scikit-learn option uses the same
-classifier on raw features; standardising lets one grid of `C` suit encoders of any scale). The
-inverse regularisation strength `C` is chosen from that grid by accuracy on validation data: the
-dev split where the task has one (SST2), otherwise a stratified `HELD_OUT` part of the training
-data (TREC, MRPC, and the training folds of each cross-validation fold); the classifier is then
-fitted with that `C` on the training data (all of it, held-out part included). Every split and
-fit is seeded. Accuracies are fractions (0.85, not 85).
+MRPC follows SentEval exactly (`evaluate_pair_classification`, `senteval_kfold_classifier`).
+For the other tasks, features are standardised (`StandardScaler`, fitted on the training data
+only), then classified by an L2-regularised `LogisticRegression` (SentEval's scikit-learn option
+uses the same classifier on raw features; standardising lets one grid of `C` suit encoders of any
+scale). The inverse regularisation strength `C` is chosen from that grid by accuracy on
+validation data: the dev split where the task has one (SST2), otherwise a stratified `HELD_OUT`
+part of the training data (TREC, and the training folds of each cross-validation fold); the
+classifier is then fitted with that `C` on the training data (all of it, held-out part
+included). Every split and fit is seeded. Accuracies are fractions (0.85, not 85).
 """
 
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -30,6 +33,10 @@ HELD_OUT = 0.1
 FOLDS = 10
 SEED = 1111  # SentEval's default seed
 MAX_ITER = 1000
+# SentEval's KFoldClassifier on its scikit-learn path (MRPC): C in 2^-1..2^5, 10 folds (the
+# kfold of SentEval's documented configuration).
+SENTEVAL_C_GRID: Tuple[float, ...] = tuple(2.0**power for power in range(-1, 6))
+SENTEVAL_KFOLD = 10
 
 
 def check_c_grid(c_grid: Sequence[float]) -> None:
@@ -131,8 +138,60 @@ def cross_validated_accuracy(
 
 
 def pair_features(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """`[u, v, |u - v|, u * v]` of each pair, `(num_pairs, 4 * dim)`."""
-    return np.concatenate([first, second, np.abs(first - second), first * second], axis=1)
+    """`[|u - v|, u * v]` of each pair, `(num_pairs, 2 * dim)`: SentEval's MRPC features."""
+    return np.concatenate([np.abs(first - second), first * second], axis=1)
+
+
+def senteval_kfold_classifier(
+    train: Tuple[np.ndarray, np.ndarray],
+    test_features: np.ndarray,
+    c_grid: Sequence[float] = SENTEVAL_C_GRID,
+    kfold: int = SENTEVAL_KFOLD,
+    seed: int = SEED,
+) -> Tuple[np.ndarray, Dict[str, Any]]:
+    """SentEval's `KFoldClassifier` on its scikit-learn path: test predictions and the choice.
+
+    For each `C` of `c_grid` (ascending), the mean accuracy of `LogisticRegression(C=C,
+    random_state=seed)` (scikit-learn's defaults otherwise, as SentEval leaves them) over
+    `StratifiedKFold(kfold, shuffle=True, random_state=seed)` folds of `train`
+    (`(features, labels)`, raw); the `C` with the best mean, compared as SentEval rounds it (a
+    percentage to 2 decimals, the first of ties), is fitted on all of `train` and predicts
+    `test_features`. Fits that stop at scikit-learn's iteration limit are counted, not warned
+    about (SentEval's numbers come from the same fits).
+    """
+    features, labels = train
+    folds = list(StratifiedKFold(kfold, shuffle=True, random_state=seed).split(features, labels))
+    grid = sorted(float(c) for c in c_grid)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        means: List[float] = []
+        for c in grid:
+            accuracies = [
+                LogisticRegression(C=c, random_state=seed)
+                .fit(features[fit], labels[fit])
+                .score(features[held], labels[held])
+                for fit, held in folds
+            ]
+            means.append(float(np.mean(accuracies)))
+        best = int(np.argmax([round(100 * mean, 2) for mean in means]))
+        model = LogisticRegression(C=grid[best], random_state=seed).fit(features, labels)
+    not_converged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    choice = {
+        "C": grid[best],
+        "validation_accuracy": means[best],
+        "cv_accuracies": dict(zip(grid, means)),
+    }
+    return model.predict(test_features), {**choice, "fits_not_converged": not_converged}
+
+
+def senteval_order(pairs: Any) -> List[int]:
+    """Indices of `pairs` (`LabelledPairs`) in SentEval's order: by the word counts of the first
+    and second texts, then the label, ties in file order. SentEval's MRPC embeds and classifies
+    the pairs in this order, which decides what its shuffled folds hold."""
+    return sorted(
+        range(len(pairs.labels)),
+        key=lambda i: (len(pairs.first[i].split()), len(pairs.second[i].split()), pairs.labels[i]),
+    )
 
 
 def evaluate_cross_validation(
@@ -162,20 +221,35 @@ def evaluate_classification(
 
 
 def evaluate_pair_classification(
-    data: TaskData, embed: Embed, c_grid: Sequence[float] = C_GRID, seed: int = SEED
+    data: TaskData, embed: Embed, c_grid: Optional[Sequence[float]] = None, seed: int = SEED
 ) -> Dict[str, Any]:
-    """MRPC: classify `pair_features` of "train", C chosen on a held-out part of it; report
-    accuracy and F1 (of the positive class, 1) on "test"."""
+    """MRPC exactly as SentEval's `mrpc.py` scores it: `pair_features` (`[|u - v|, u * v]`) of
+    "train" in `senteval_order`, classified by `senteval_kfold_classifier` (C chosen from
+    `c_grid`, by default SentEval's 2^-1..2^5, by 10-fold cross-validation on train, then refitted
+    on all of train); accuracy and F1 (of the positive class, 1) on "test"."""
     train, test = _part(data, "train", LabelledPairs), _part(data, "test", LabelledPairs)
-    model, selection = fit_selected(
-        pair_features(embed(train.first), embed(train.second)), train.labels, c_grid, seed
+    order = senteval_order(train)
+    train_features = pair_features(embed(train.first), embed(train.second))[order]
+    predicted, choice = senteval_kfold_classifier(
+        (train_features, train.labels[order]),
+        pair_features(embed(test.first), embed(test.second)),
+        SENTEVAL_C_GRID if c_grid is None else c_grid,
+        SENTEVAL_KFOLD,
+        seed,
     )
-    predicted = model.predict(pair_features(embed(test.first), embed(test.second)))
-    scores = {
+    return {
         "accuracy": float(np.mean(predicted == test.labels)),
         "f1": float(f1_score(test.labels, predicted)),
+        "validation_accuracy": choice["validation_accuracy"],
+        "details": {
+            "C": choice["C"],
+            "validation": f"{SENTEVAL_KFOLD}-fold cross-validation on train (SentEval's)",
+            "cv_accuracies": choice["cv_accuracies"],
+            "fits_not_converged": choice["fits_not_converged"],
+            "num_train": int(len(train.labels)),
+            "num_test": int(len(test.labels)),
+        },
     }
-    return _split_result(scores, selection, False, train, test)
 
 
 def _split_result(

@@ -25,7 +25,7 @@ def evaluate(
     data_dir: Union[str, os.PathLike],
     tasks: Union[str, Iterable[str]],
     batch_size: Optional[int] = None,
-    c_grid: Sequence[float] = classification.C_GRID,
+    c_grid: Optional[Sequence[float]] = None,
     seed: int = classification.SEED,
     show_progress: Optional[bool] = None,
 ) -> Dict[str, Any]:
@@ -46,8 +46,10 @@ def evaluate(
         Names from `declutr.evaluation.TASKS` (any case), or one comma-separated string.
     batch_size : `int`, optional (default=`None`)
         Texts per forward pass; `None` keeps the encoder's.
-    c_grid : `Sequence[float]`, optional (default=`classification.C_GRID`)
-        Inverse regularisation strengths the classification tasks choose from.
+    c_grid : `Sequence[float]`, optional (default=`None`)
+        Inverse regularisation strengths the classification tasks choose from. `None` gives each
+        task its own: `classification.C_GRID`, and for MRPC SentEval's 2^-1..2^5
+        (`classification.SENTEVAL_C_GRID`).
     seed : `int`, optional (default=`1111`, SentEval's)
         Seeds the classification tasks' folds, held-out splits and classifiers.
     show_progress : `bool`, optional (default=`None`)
@@ -66,7 +68,8 @@ def evaluate(
     `c_grid`: all before anything is embedded.
     """
     started = time.perf_counter()
-    classification.check_c_grid(c_grid)
+    if c_grid is not None:
+        classification.check_c_grid(c_grid)
     names = resolve_tasks(tasks.split(",") if isinstance(tasks, str) else tasks)
     check_files(data_dir, names)
     output: Dict[str, Any] = {
@@ -93,7 +96,7 @@ def evaluate_task(
     task: Task,
     data_dir: Union[str, os.PathLike],
     batch_size: Optional[int] = None,
-    c_grid: Sequence[float] = classification.C_GRID,
+    c_grid: Optional[Sequence[float]] = None,
     seed: int = classification.SEED,
     show_progress: Optional[bool] = None,
 ) -> Dict[str, Any]:
@@ -113,10 +116,11 @@ def score(
     kind: str,
     data: TaskData,
     embed: Embed,
-    c_grid: Sequence[float] = classification.C_GRID,
+    c_grid: Optional[Sequence[float]] = None,
     seed: int = classification.SEED,
 ) -> Dict[str, Any]:
-    """Score a task of `kind` (see `tasks.KINDS`) from its data and an embedding function."""
+    """Score a task of `kind` (see `tasks.KINDS`) from its data and an embedding function;
+    `c_grid=None` keeps each classification task's own grid."""
     if kind == "sts_subsets":
         return sts.evaluate_subsets(data, embed)  # type: ignore[arg-type]
     if kind == "sts_splits":
@@ -126,4 +130,6 @@ def score(
         "classification": classification.evaluate_classification,
         "pair_classification": classification.evaluate_pair_classification,
     }[kind]
+    if c_grid is None:
+        return classify(data, embed, seed=seed)
     return classify(data, embed, c_grid=c_grid, seed=seed)

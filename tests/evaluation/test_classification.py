@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from declutr.evaluation.classification import (
     C_GRID,
+    SEED,
+    SENTEVAL_C_GRID,
+    SENTEVAL_KFOLD,
     cross_validated_accuracy,
     evaluate_classification,
     evaluate_cross_validation,
@@ -12,6 +17,8 @@ from declutr.evaluation.classification import (
     hold_out,
     pair_features,
     select_c,
+    senteval_kfold_classifier,
+    senteval_order,
 )
 from declutr.evaluation.embedding import embed_distinct
 from declutr.evaluation.tasks import TASKS, LabelledPairs, LabelledTexts, texts_of
@@ -26,10 +33,69 @@ def blobs(num_per_class: int, num_classes: int = 2, spread: float = 0.3, seed: i
     return features.astype(np.float32), labels
 
 
-def test_pair_features_are_u_v_difference_product():
-    u = np.array([[1.0, -2.0]])
-    v = np.array([[3.0, 4.0]])
-    np.testing.assert_array_equal(pair_features(u, v), [[1, -2, 3, 4, 2, 6, 3, -8]])
+def test_pair_features_are_sentevals_difference_and_product():
+    # Given two pairs of 2-dimensional embeddings
+    u = np.array([[1.0, -2.0], [0.5, 0.0]])
+    v = np.array([[3.0, 4.0], [0.5, -1.0]])
+    # When / Then the features are SentEval's MRPC ones, [|u - v|, u * v]
+    np.testing.assert_array_equal(pair_features(u, v), [[2, 6, 3, -8], [0, 1, 0.25, -0]])
+
+
+def test_sentevals_mrpc_settings():
+    # Given / When / Then: C in 2^-1..2^5, 10 folds, seed 1111 (SentEval's KFoldClassifier)
+    assert SENTEVAL_C_GRID == (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+    assert SENTEVAL_KFOLD == 10 and SEED == 1111
+
+
+def noisy_pairs(num_train: int, num_test: int, seed: int = 0):
+    """Labels carried weakly by 1 of 12 raw features: how much C regularises changes the
+    cross-validated accuracy, so choosing C matters."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, num_train + num_test)
+    features = rng.standard_normal((len(labels), 12))
+    features[:, 0] += 0.7 * labels
+    return (features[:num_train], labels[:num_train]), (features[num_train:], labels[num_train:])
+
+
+def test_senteval_kfold_classifier_picks_the_best_cross_validated_c_and_refits_on_train():
+    # Given training data where C changes the cross-validated accuracy, and a wide grid
+    train, (test_x, _) = noisy_pairs(60, 200)
+    grid = (1e-4, 1e-2, 1.0, 100.0)
+    # When SentEval's k-fold classifier runs
+    predicted, choice = senteval_kfold_classifier(train, test_x, grid, kfold=10, seed=1111)
+    # Then each C's accuracy is its mean over stratified, shuffled 10-fold splits seeded 1111
+    # (computed here by scikit-learn's cross_val_score)
+    folds = StratifiedKFold(10, shuffle=True, random_state=1111)
+    expected = {
+        c: cross_val_score(LogisticRegression(C=c, random_state=1111), *train, cv=folds).mean()
+        for c in grid
+    }
+    assert choice["cv_accuracies"] == pytest.approx(expected)
+    assert len({round(100 * accuracy, 2) for accuracy in expected.values()}) > 1
+    # And the chosen C is the first of the best, compared as SentEval rounds them
+    rounded = [round(100 * expected[c], 2) for c in grid]
+    assert choice["C"] == grid[rounded.index(max(rounded))]
+    assert choice["validation_accuracy"] == pytest.approx(expected[choice["C"]])
+    # And the test predictions come from that C refitted on all of the training data
+    refitted = LogisticRegression(C=choice["C"], random_state=1111).fit(*train)
+    np.testing.assert_array_equal(predicted, refitted.predict(test_x))
+
+
+def test_senteval_kfold_classifier_prefers_the_smallest_of_tied_cs():
+    # Given separable data, where every C of SentEval's grid is perfect in every fold
+    features, labels = blobs(20, spread=0.05)
+    # When / Then the smallest C (2^-1, SentEval's first) is chosen
+    _, choice = senteval_kfold_classifier((features, labels), features, seed=0)
+    assert choice["C"] == 0.5 and choice["validation_accuracy"] == 1.0
+
+
+def test_senteval_order_sorts_by_word_counts_then_label_keeping_file_order_on_ties():
+    # Given pairs with word counts (2, 1), (1, 2), (1, 1), (1, 1) and labels 1, 0, 1, 0
+    pairs = LabelledPairs(["a b", "c", "d", "e"], ["x", "y z", "w", "v"], np.array([1, 0, 1, 0]))
+    # When / Then they are ordered as SentEval's MRPC sorts them before classifying
+    assert senteval_order(pairs) == [3, 2, 1, 0]
+    tied = LabelledPairs(["a", "b", "c"], ["x", "y", "z"], np.array([0, 0, 0]))
+    assert senteval_order(tied) == [0, 1, 2]
 
 
 def test_select_c_prefers_the_smallest_of_equally_good_values():
@@ -129,10 +195,43 @@ def test_mrpc_reports_accuracy_and_f1(senteval_dir, bag_of_words):
     data = TASKS["MRPC"].read(senteval_dir)
     embed = embed_distinct(bag_of_words, texts_of(data))
 
-    result = evaluate_pair_classification(data, embed, seed=0)
+    result = evaluate_pair_classification(data, embed)
 
     assert result["accuracy"] == 1.0 and result["f1"] == 1.0
-    assert result["details"]["validation"] == "held-out 10% of train"
+    assert result["details"]["validation"] == "10-fold cross-validation on train (SentEval's)"
+    assert set(result["details"]["cv_accuracies"]) == set(SENTEVAL_C_GRID)
+    assert result["details"]["C"] in SENTEVAL_C_GRID
+
+
+def test_mrpc_is_sentevals_kfold_classifier_on_the_sorted_training_pairs():
+    # Given MRPC-like data whose pairs differ in length, and an embedding of each text
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(40)]
+    first = [" ".join(rng.choice(words, rng.integers(1, 6))) for _ in range(80)]
+    second = [" ".join(rng.choice(words, rng.integers(1, 6))) for _ in range(80)]
+    labels = rng.integers(0, 2, 80)
+    vectors = {text: rng.standard_normal(6) for text in set(first + second)}
+    data = {
+        "train": LabelledPairs(first[:60], second[:60], labels[:60]),
+        "test": LabelledPairs(first[60:], second[60:], labels[60:]),
+    }
+    # When MRPC is scored
+    result = evaluate_pair_classification(data, lookup(vectors))
+    # Then it is SentEval's classifier on [|u - v|, u * v] of the training pairs in SentEval's
+    # order, scored on the test pairs
+    embed = lookup(vectors)
+    order = senteval_order(data["train"])
+    train_x = pair_features(embed(first[:60]), embed(second[:60]))[order]
+    test_x = pair_features(embed(first[60:]), embed(second[60:]))
+    predicted, choice = senteval_kfold_classifier((train_x, labels[:60][order]), test_x)
+    assert result["details"]["cv_accuracies"] == choice["cv_accuracies"]
+    assert result["details"]["C"] == choice["C"]
+    assert result["accuracy"] == pytest.approx(np.mean(predicted == labels[60:]))
+    assert result["f1"] == pytest.approx(f1_score(labels[60:], predicted))
+    # And the order matters: in file order the folds hold other pairs
+    unsorted = pair_features(embed(first[:60]), embed(second[:60]))
+    _, in_file_order = senteval_kfold_classifier((unsorted, labels[:60]), test_x)
+    assert in_file_order["cv_accuracies"] != choice["cv_accuracies"]
 
 
 def test_mrpc_f1_is_of_the_positive_class():

@@ -18,7 +18,8 @@ HEADLINES = {
     "sts_splits": ["spearman", "pearson", "dev_spearman", "dev_pearson"],
     "cross_validation": ["accuracy", "accuracy_std"],
     "classification": ["accuracy"],  # and validation_accuracy, None here with a single C
-    "pair_classification": ["accuracy", "f1"],
+    # and SentEval's cross-validated accuracy of the chosen C, computed even for a single C
+    "pair_classification": ["accuracy", "f1", "validation_accuracy"],
 }
 
 
