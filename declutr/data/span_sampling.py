@@ -17,6 +17,8 @@ import numpy as np
 Span = Tuple[int, int]
 
 SAMPLING_STRATEGIES = (None, "adjacent", "subsuming")
+# What happens to a document shorter than `2 * num_anchors * max_span_len` (see `sample_spans`).
+SHORT_DOCUMENTS = ("skip", "shrink")
 # Uniform anchor placements tried before `place_anchors` reserves room (see there).
 MAX_PLACEMENT_TRIES = 100
 
@@ -37,12 +39,42 @@ def min_document_length(num_anchors: int, max_span_len: int) -> int:
     return 2 * num_anchors * max_span_len
 
 
+def fitted_max_span_len(
+    num_tokens: int,
+    num_anchors: int,
+    max_span_len: int,
+    min_span_len: int,
+    short_documents: str = "skip",
+) -> int:
+    """The longest span a document of `num_tokens` tokens is sampled with: `max_span_len`, or with
+    `short_documents="shrink"` and fewer than `2 * num_anchors * max_span_len` tokens,
+    `num_tokens // (2 * num_anchors)` (never below `min_span_len`).
+
+    Raises `ValueError` if the document is too short to contribute at all: under
+    `2 * num_anchors * max_span_len` tokens ("skip"), under `2 * num_anchors * min_span_len`
+    ("shrink").
+    """
+    if num_tokens >= min_document_length(num_anchors, max_span_len):
+        return max_span_len
+    if short_documents == "shrink" and num_tokens >= min_document_length(num_anchors, min_span_len):
+        return num_tokens // (2 * num_anchors)
+    span = "min_span_len" if short_documents == "shrink" else "max_span_len"
+    needed = min_document_length(
+        num_anchors, min_span_len if span == "min_span_len" else max_span_len
+    )
+    raise ValueError(
+        f"A document of {num_tokens} tokens is too short: sampling needs at least {needed} "
+        f'(2 * num_anchors * {span}, with short_documents="{short_documents}").'
+    )
+
+
 def validate_sampling_args(
     num_anchors: int,
     num_positives: int,
     max_span_len: int,
     min_span_len: int,
     sampling_strategy: Optional[str],
+    short_documents: str = "skip",
 ) -> None:
     """Raise `ValueError` naming the bad argument if any sampling argument is invalid."""
     if num_anchors < 1:
@@ -58,6 +90,10 @@ def validate_sampling_args(
     if sampling_strategy not in SAMPLING_STRATEGIES:
         raise ValueError(
             f"sampling_strategy must be one of {SAMPLING_STRATEGIES}, got {sampling_strategy!r}."
+        )
+    if short_documents not in SHORT_DOCUMENTS:
+        raise ValueError(
+            f"short_documents must be one of {SHORT_DOCUMENTS}, got {short_documents!r}."
         )
 
 
@@ -200,6 +236,7 @@ def sample_spans(
     max_span_len: int,
     min_span_len: int,
     sampling_strategy: Optional[str] = None,
+    short_documents: str = "skip",
 ) -> SampledSpans:
     """Sample anchor and positive spans from a document of `num_tokens` tokens.
 
@@ -217,7 +254,8 @@ def sample_spans(
     # Parameters
 
     num_tokens : `int`
-        Length of the tokenized document; at least `2 * num_anchors * max_span_len`.
+        Length of the tokenized document; at least `2 * num_anchors * max_span_len`, or with
+        `short_documents="shrink"` at least `2 * num_anchors * min_span_len`.
     rng : `numpy.random.Generator`
         The only source of randomness.
     num_anchors : `int`
@@ -234,16 +272,17 @@ def sample_spans(
         other anchors. `"subsuming"`: inside its anchor, its length drawn from Beta(2, 4) scaled
         to [min_span_len, anchor length]. `"adjacent"`: immediately before or after its anchor,
         on a side with room for it.
+    short_documents : `str`, optional (default=`"skip"`)
+        `"skip"`: a document under `2 * num_anchors * max_span_len` tokens raises `ValueError`.
+        `"shrink"`: it is sampled as if `max_span_len` were `num_tokens // (2 * num_anchors)`
+        (`fitted_max_span_len`), down to `min_span_len`; shorter still raises.
     """
     validate_sampling_args(
-        num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
+        num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy, short_documents
     )
-    needed = min_document_length(num_anchors, max_span_len)
-    if num_tokens < needed:
-        raise ValueError(
-            f"A document of {num_tokens} tokens is too short: sampling needs at least {needed} "
-            f"(2 * num_anchors * max_span_len)."
-        )
+    max_span_len = fitted_max_span_len(
+        num_tokens, num_anchors, max_span_len, min_span_len, short_documents
+    )
     anchor_lengths = [
         sample_span_length(rng, 4.0, 2.0, min_span_len, max_span_len) for _ in range(num_anchors)
     ]

@@ -16,6 +16,7 @@ from declutr.data.span_sampling import (
     SAMPLING_STRATEGIES,
     SampledSpans,
     Span,
+    fitted_max_span_len,
     min_document_length,
     neighbour_bounds,
     place_anchors_with_room,
@@ -449,6 +450,48 @@ def test_sample_disjoint_spans_rejects_spans_that_do_not_fit():
         sample_disjoint_spans(np.random.default_rng(0), [3, 4], 6)
 
 
+def test_fitted_max_span_len_shrinks_only_when_asked_and_down_to_min_span_len():
+    # Given 2 anchors of 10-50 tokens: full spans need 200 tokens, shrunk ones 40
+    args = dict(num_anchors=2, max_span_len=50, min_span_len=10)
+    # When / Then long documents keep max_span_len, whatever the setting
+    assert (
+        fitted_max_span_len(200, **args)
+        == fitted_max_span_len(900, **args, short_documents="shrink")
+        == 50
+    )
+    # And with "shrink" shorter ones get num_tokens // (2 * num_anchors), down to min_span_len
+    assert fitted_max_span_len(199, **args, short_documents="shrink") == 49
+    assert fitted_max_span_len(43, **args, short_documents="shrink") == 10
+    # And below that, or below 200 with "skip", the document is too short, naming the minimum
+    with pytest.raises(ValueError, match=re.escape("at least 40 (2 * num_anchors * min_span_len")):
+        fitted_max_span_len(39, **args, short_documents="shrink")
+    with pytest.raises(ValueError, match=re.escape("at least 200 (2 * num_anchors * max_span_len")):
+        fitted_max_span_len(199, **args)
+
+
+@HYPOTHESIS
+@given(args=sampling_args(), seed=st.integers(0, 2**32 - 1), fraction=st.floats(0.0, 1.0))
+def test_shrunk_documents_keep_every_guarantee(args, seed, fraction):
+    # Given a document between 2 * num_anchors * min_span_len and the full minimum
+    lowest = 2 * args["num_anchors"] * args["min_span_len"]
+    num_tokens = lowest + int(fraction * (args["num_tokens"] - lowest))
+    shrunk = dict(args, num_tokens=num_tokens, short_documents="shrink")
+    longest = fitted_max_span_len(
+        num_tokens, args["num_anchors"], args["max_span_len"], args["min_span_len"], "shrink"
+    )
+    # When spans are sampled with short_documents="shrink"
+    spans = sample_spans(rng=np.random.default_rng(seed), **shrunk)
+    # Then every span is inside the document, between min_span_len and the shrunk maximum
+    for start, end in spans.anchors + spans.positives:
+        assert 0 <= start < end <= num_tokens
+        assert args["min_span_len"] <= end - start <= longest
+    # And no positive overlaps another anchor
+    for index in range(args["num_anchors"]):
+        for start, end in positives_of(spans, index, args["num_positives"]):
+            for other, (other_start, other_end) in enumerate(spans.anchors):
+                assert other == index or end <= other_start or other_end <= start
+
+
 def test_min_document_length_is_two_max_spans_per_anchor():
     # Given / When / Then
     assert min_document_length(3, 10) == 60
@@ -465,6 +508,7 @@ def test_min_document_length_is_two_max_spans_per_anchor():
             re.escape("max_span_len (4) must be at least min_span_len (5)"),
         ),
         (dict(sampling_strategy="overlapping"), "sampling_strategy must be one of .*'overlapping'"),
+        (dict(short_documents="truncate"), "short_documents must be one of .*'truncate'"),
         (
             dict(num_tokens=39),
             "A document of 39 tokens is too short: sampling needs at least 40",

@@ -13,7 +13,9 @@ from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
 
 from declutr.common.texts import leading_token_ids
 from declutr.data.documents import iter_lines
+from declutr.data.reading import buffered_shuffle, counts_message, nothing_long_enough
 from declutr.data.span_sampling import (
+    SHORT_DOCUMENTS,
     min_document_length,
     sample_spans,
     validate_sampling_args,
@@ -43,15 +45,17 @@ class DeCLUTRDatasetReader(DatasetReader):
     the whole text, truncated to `max_length` tokens: that is what prediction uses.
 
     Empty lines and documents shorter than `2 * num_anchors * max_span_len` tokens are skipped and
-    counted. If no document of the file is long enough, reading fails with an error naming the
-    minimum, the file and the longest document found. With sampling off, texts longer than
+    counted; with `short_documents="shrink"`, a shorter document of at least
+    `2 * num_anchors * min_span_len` tokens is sampled with spans shrunk to fit instead (counted
+    as `"shrunk"`). If no document of the file is long enough, reading fails with an error naming
+    the minimum, the file and the longest document found. With sampling off, texts longer than
     `max_length` tokens are counted as `"truncated"` (and in `texts_truncated`, over the reader's
     lifetime, `text_to_instance` included) and only their beginning is tokenized; with
     `keep_empty_lines` as well, every line gives one instance (an empty one the special tokens
     alone), so that predictions stay aligned with the input's lines. After each pass, `counts`
     holds `"lines"`, `"instances"`, `"empty"`, `"too_short"` (`lines == instances + empty +
-    too_short`) and `"truncated"`, and is logged. Lines that cannot be decoded (invalid UTF-8 or
-    JSON, no string `"text"`) raise `DocumentFormatError` naming the file and line; see
+    too_short`), `"shrunk"` and `"truncated"`, and is logged. Lines that cannot be decoded (invalid
+    UTF-8 or JSON, no string `"text"`) raise `DocumentFormatError` naming the file and line; see
     `declutr.data.documents` for what else is refused and what counts as a line.
 
     # Parameters
@@ -71,6 +75,11 @@ class DeCLUTRDatasetReader(DatasetReader):
     sampling_strategy : `str`, optional (default=`None`)
         Where positives lie relative to their anchor: `None` (adjacent, overlapping or subsumed),
         `"adjacent"` or `"subsuming"`. See `declutr.data.span_sampling.sample_spans`.
+    short_documents : `str`, optional (default=`"skip"`)
+        What to do with a document under `2 * num_anchors * max_span_len` tokens. `"skip"` (as
+        the paper): skip it. `"shrink"`: sample it as if `max_span_len` were
+        `num_tokens // (2 * num_anchors)`, so corpora of short documents (questions, abstracts,
+        tickets) train; documents under `2 * num_anchors * min_span_len` are still skipped.
     max_length : `int`, optional (default=`None`)
         Most subword tokens in one text field, special tokens excluded; longer spans and texts
         are truncated on the right. Defaults to the tokenizer's model maximum minus the special
@@ -106,6 +115,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         max_span_len: Optional[int] = None,
         min_span_len: Optional[int] = None,
         sampling_strategy: Optional[str] = None,
+        short_documents: str = "skip",
         max_length: Optional[int] = None,
         shuffle_buffer_size: int = 1000,
         seed: Optional[int] = None,
@@ -140,11 +150,17 @@ class DeCLUTRDatasetReader(DatasetReader):
                 )
             except ValueError as error:
                 raise ConfigurationError(str(error)) from None
+        if short_documents not in SHORT_DOCUMENTS:
+            raise ConfigurationError(
+                f"short_documents must be one of {SHORT_DOCUMENTS}, got {short_documents!r}."
+            )
         self._num_anchors = num_anchors
         self._num_positives = num_positives
         self._max_span_len = max_span_len
         self._min_span_len = min_span_len
         self._sampling_strategy = sampling_strategy
+        self._short_documents = short_documents
+        self._shrink = short_documents == "shrink"
         self._max_length = max_length if max_length is not None else self._default_max_length()
         if self._max_length < 1:
             raise ConfigurationError(f"max_length must be at least 1, got {max_length}.")
@@ -185,7 +201,8 @@ class DeCLUTRDatasetReader(DatasetReader):
     def min_document_tokens(self) -> int:
         """Fewest subword tokens a document needs to be sampled from."""
         assert self._num_anchors is not None and self._max_span_len is not None
-        return min_document_length(self._num_anchors, self._max_span_len)
+        span_len = self._min_span_len if self._shrink else self._max_span_len
+        return min_document_length(self._num_anchors, span_len)  # type: ignore[arg-type]
 
     @contextmanager
     def no_sample(self) -> Iterator[None]:
@@ -202,7 +219,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         deterministic = self._deterministic_pass()
         lines = self._shard(iter_lines(file_path))
         if self.sample_spans and self._shuffle_buffer_size > 0 and not deterministic:
-            lines = self._shuffled(lines)
+            lines = buffered_shuffle(lines, self._shuffle_buffer_size, self._rng)
         for line_number, text in lines:
             self.counts["lines"] += 1
             if not text and self._skips_empty_lines:
@@ -217,6 +234,8 @@ class DeCLUTRDatasetReader(DatasetReader):
                 self.counts["too_short"] += 1
                 continue
             self.counts["instances"] += 1
+            if len(token_ids) < min_document_length(self._num_anchors, self._max_span_len):
+                self.counts["shrunk"] += 1
             if deterministic:
                 self._rng = np.random.default_rng(line_number)
             yield self._instance_from_token_ids(token_ids)
@@ -306,6 +325,7 @@ class DeCLUTRDatasetReader(DatasetReader):
             max_span_len=self._max_span_len,
             min_span_len=self._min_span_len,
             sampling_strategy=self._sampling_strategy,
+            short_documents=self._short_documents,
         )
         anchors = [self._text_field(token_ids[start:end]) for start, end in spans.anchors]
         positives = [self._text_field(token_ids[start:end]) for start, end in spans.positives]
@@ -359,42 +379,9 @@ class DeCLUTRDatasetReader(DatasetReader):
         worker_id = worker.id if worker is not None else 0
         return np.random.default_rng([self._seed, pass_number, rank, worker_id])
 
-    def _shuffled(self, items: Iterator[Tuple[int, str]]) -> Iterator[Tuple[int, str]]:
-        """Shuffle within a buffer of `shuffle_buffer_size` items (bounded memory)."""
-        buffer: List[Tuple[int, str]] = []
-        for item in items:
-            if len(buffer) < self._shuffle_buffer_size:
-                buffer.append(item)
-                continue
-            index = int(self._rng.integers(len(buffer)))
-            yield buffer[index]
-            buffer[index] = item
-        self._rng.shuffle(buffer)  # type: ignore[arg-type]
-        yield from buffer
-
     def _log_counts(self, file_path: str) -> None:
-        if not self.sample_spans:
-            logger.info(
-                "Read %s: %d lines, %d instances (%d truncated to %d tokens); skipped %d empty "
-                "lines.",
-                file_path,
-                self.counts["lines"],
-                self.counts["instances"],
-                self.counts["truncated"],
-                self._max_length,
-                self.counts["empty"],
-            )
-            return
-        logger.info(
-            "Read %s: %d lines, %d instances; skipped %d empty lines and %d documents shorter "
-            "than %s tokens.",
-            file_path,
-            self.counts["lines"],
-            self.counts["instances"],
-            self.counts["empty"],
-            self.counts["too_short"],
-            self.min_document_tokens,
-        )
+        minimum = self.min_document_tokens if self.sample_spans else None
+        logger.info(counts_message(file_path, self.counts, self._max_length, minimum, self._shrink))
 
     def _fail_or_warn_if_nothing_sampled(self, file_path: str) -> None:
         """No document of this shard was usable: fail if none of the whole file is."""
@@ -409,9 +396,5 @@ class DeCLUTRDatasetReader(DatasetReader):
                     self.min_document_tokens,
                 )
                 return
-        raise ValueError(
-            f"No document in {file_path} is long enough to sample from: each needs at least "
-            f"{self.min_document_tokens} subword tokens (2 * num_anchors * max_span_len = "
-            f"2 * {self._num_anchors} * {self._max_span_len}), and the longest has {longest}. "
-            "Use longer documents (one per line) or lower num_anchors or max_span_len."
-        )
+        span_len = self._min_span_len if self._shrink else self._max_span_len
+        raise nothing_long_enough(file_path, longest, self._num_anchors, span_len, self._shrink)  # type: ignore[arg-type]
