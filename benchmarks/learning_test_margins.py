@@ -1,0 +1,48 @@
+"""The measurements behind the margins of tests/models/test_learning.py: validation retrieval
+accuracy of the tiny test encoder, untrained and trained with the pairing intact and broken, for
+several seeds.
+
+    PYTHONPATH=. python benchmarks/learning_test_margins.py --seeds 0,1,2 \
+        | tee benchmarks/results/learning_test_margins.log
+"""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+
+import declutr  # noqa: F401
+from declutr.common.from_scratch import build_encoder_from_scratch
+from tests.conftest import fixture_documents
+from tests.models.test_learning import corpus, train_and_validate
+
+
+def main(seeds: str = "0,1,2") -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        directory_path = Path(directory)
+        data = corpus(directory_path)
+        model = str(build_encoder_from_scratch(fixture_documents(), directory_path / "m", seed=0))
+        for seed in map(int, seeds.split(",")):
+            for reader, train in [
+                ("declutr", False),
+                ("declutr", True),
+                ("declutr_mispaired", True),
+            ]:
+                started = time.perf_counter()
+                metrics = train_and_validate(directory_path, model, data, reader, seed, train)
+                record = {
+                    "seed": seed,
+                    "reader": reader,
+                    "trained": train,
+                    "validation_retrieval_accuracy": metrics["validation_retrieval_accuracy"],
+                    "validation_retrieval_mrr": round(metrics["validation_retrieval_mrr"], 4),
+                    "training_contrastive_loss": round(metrics["training_contrastive_loss"], 3),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+                print(json.dumps(record), flush=True)
+
+
+if __name__ == "__main__":
+    typer.run(main)
