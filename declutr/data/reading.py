@@ -1,10 +1,12 @@
 """Helpers of the "declutr" reader: shuffling in a bounded buffer, the counts it logs after each
-pass, and the error it raises when no document of a file is long enough to sample from."""
+pass, the error it raises when no document of a file is long enough to sample from, and the
+cap that `max_instances` puts on each worker's count."""
 
 from collections import Counter
 from typing import Iterator, List, Optional, TypeVar
 
 import numpy as np
+from allennlp.data.dataset_readers.dataset_reader import DistributedInfo
 
 Item = TypeVar("Item")
 
@@ -61,3 +63,23 @@ def nothing_long_enough(
         f"(one per line) or lower num_anchors or {span}"
         + ("." if shrink else ', or set short_documents to "shrink".')
     )
+
+
+def capped_counts(
+    counts: List[int], max_instances: Optional[int], distributed: Optional[DistributedInfo]
+) -> List[int]:
+    """The instances of each data-loader worker of a rank (`counts`), capped as
+    `DatasetReader.read` caps them: each rank at its share of `max_instances`, each worker at
+    its share of the rank's."""
+    if max_instances is None:
+        return counts
+    rank_share = max_instances
+    if distributed is not None:
+        rank_share = _share(max_instances, distributed.world_size, distributed.global_rank)
+    return [min(count, _share(rank_share, len(counts), i)) for i, count in enumerate(counts)]
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """Part `index` of `total` split into `parts` as evenly as possible, the first ones larger."""
+    share, remainder = divmod(total, parts)
+    return share + int(index < remainder)

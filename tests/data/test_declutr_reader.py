@@ -330,6 +330,41 @@ def test_multiprocess_data_loader_yields_each_usable_document_once(
     assert reader.count_instances(str(path)) == len(doc_ids)
 
 
+@pytest.mark.parametrize("max_instances", [None, 5])
+def test_count_instances_per_worker_matches_each_workers_read(
+    tokenizer, texts, tmp_path, max_instances
+):
+    # Given a file with empty lines and too-short documents, 2 ranks of 3 data-loader workers
+    lines = texts[:5] + ["", "Too short."] + texts[5:] + ["Too short."]
+    path = str(write_documents(tmp_path / "docs.txt", lines))
+    for rank in range(2):
+        readers = [make_reader(tokenizer, max_instances=max_instances) for _ in range(3)]
+        for worker_id, reader in enumerate(readers):
+            reader._set_distributed_info(DistributedInfo(2, rank))
+            reader._set_worker_info(WorkerInfo(3, worker_id))
+        # When each worker reads its part of the rank's shard
+        reads = [len(list(reader.read(path))) for reader in readers]
+        # Then the rank's reader counts as many per worker
+        counter = make_reader(tokenizer, max_instances=max_instances)
+        counter._set_distributed_info(DistributedInfo(2, rank))
+        assert counter.count_instances_per_worker(path, num_workers=3) == reads
+        assert counter.count_instances(path) == sum(reads)
+
+
+def test_a_repeated_pass_of_an_epoch_samples_new_spans_reproducibly(tokenizer):
+    # Given a reader set to epoch 1, and the same reader set to epoch 1's first repeat
+    def spans(epoch: int, repeat: int) -> List[List[int]]:
+        reader = make_reader(tokenizer)
+        reader.set_epoch(epoch, repeat)
+        return [field_ids(instance, "anchors")[0] for instance in reader.read(DOCUMENTS)]
+
+    # When / Then the repeat samples other spans, each pass reproducibly
+    assert spans(1, 0) == spans(1, 0)
+    assert spans(1, 1) == spans(1, 1)
+    assert spans(1, 1) != spans(1, 0)
+    assert spans(1, 1) != spans(2, 0)
+
+
 def test_shuffle_buffer_reorders_documents_but_keeps_each_once(tokenizer, doc_ids):
     # Given two sampling readers, one keeping the file order and one shuffling
     ordered = make_reader(tokenizer, shuffle_buffer_size=0)

@@ -219,3 +219,48 @@ def test_two_nodes_train_on_disjoint_documents_with_shared_negatives(
     for step0, step1 in zip(*steps):
         assert step0.shape[0] == step1.shape[0] == 2 * local_anchors
         torch.testing.assert_close(step0, step1)
+
+
+@pytest.mark.slow
+def test_uneven_shards_train_on_one_schedule_with_identical_replicas(
+    tiny_model, tmp_path, monkeypatch
+):
+    # Given a corpus whose even lines (rank 0's shard) are 6 long documents and whose odd lines
+    # (rank 1's) are 2 long documents and 4 too short to sample from: 3 batches of 2 against 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    documents = DOCUMENTS.read_text(encoding="utf-8").splitlines()
+    odd = documents[6:8] + ["too short"] * 4
+    corpus = tmp_path / "uneven.txt"
+    corpus.write_text("".join(f"{a}\n{b}\n" for a, b in zip(documents[:6], odd)))
+    overrides = quickstart_overrides(
+        tiny_model,  # dropout and masking on: replicas must still agree
+        train_data_path=str(corpus),
+        **{
+            "data_loader.batch_size": 2,
+            "trainer.num_epochs": 2,
+            "distributed": {"cuda_devices": [-1, -1]},
+            "trainer.callbacks": [{"type": "schedule_probe"}],
+        },
+    )
+
+    # When two CPU workers (gloo) train on it
+    train_model_from_file(
+        str(CONFIG_ROOT / "quickstart.jsonnet"),
+        str(tmp_path / "out"),
+        overrides=json.dumps(overrides),
+        include_package=["declutr", "tests.models.schedule_probe"],
+        return_model=False,
+    )
+    probes = [torch.load(tmp_path / "out" / f"schedule-rank{rank}.pt") for rank in range(2)]
+
+    # Then both ranks take the larger shard's 3 steps per epoch, at the same learning rate each
+    assert len(probes[0]["learning_rates"]) == len(probes[1]["learning_rates"]) == 6
+    assert probes[0]["learning_rates"] == probes[1]["learning_rates"]
+    assert len({rates[0] for rates in probes[0]["learning_rates"]}) > 1  # a real schedule
+    # And at every step the loss sees both ranks' 2 documents of 2 anchors each
+    assert probes[0]["loss_rows"] == probes[1]["loss_rows"] == [2 * 2 * 2] * 6
+    # And the replicas end with identical parameters
+    parameters = [probe["parameters"] for probe in probes]
+    assert parameters[0].keys() == parameters[1].keys()
+    for name, value in parameters[0].items():
+        assert torch.equal(value, parameters[1][name]), name

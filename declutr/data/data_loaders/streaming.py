@@ -1,8 +1,12 @@
+import itertools
 import logging
 import math
 from typing import Iterator, Optional
 
+import torch.distributed as dist
+from allennlp.common.util import is_distributed
 from allennlp.data.data_loaders import DataLoader, MultiProcessDataLoader, TensorDict
+from allennlp.nn.util import dist_reduce
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 
@@ -11,7 +15,8 @@ logger = logging.getLogger(__name__)
 
 @DataLoader.register("declutr_streaming")
 class StreamingDataLoader(MultiProcessDataLoader):
-    """allennlp's `multiprocess` data loader, streaming, that still knows its length.
+    """allennlp's `multiprocess` data loader, streaming, that still knows its length, and gives
+    every distributed rank the same number of batches.
 
     Registered as a `DataLoader` with name "declutr_streaming".
 
@@ -21,7 +26,21 @@ class StreamingDataLoader(MultiProcessDataLoader):
     sample from (in this worker's distributed shard) with one tokenizing pass over the file the
     first time its length is asked for, without keeping any of them. It also tells the reader
     which epoch it reads (`set_epoch`), so every epoch samples new spans, reproducibly.
-    The reader must be the "declutr" reader.
+
+    Under distributed training, shards hold different numbers of long-enough documents. The
+    ranks agree on the length of an epoch: the largest rank's number of batches (an all-reduce,
+    once). A rank whose shard runs out first reads it again (new spans of its own documents)
+    until it has given that many batches. So every rank builds the same learning-rate schedule
+    and takes the same optimizer steps, every step gathers every rank's spans as negatives, no
+    rank waits on another, and no document of any shard is dropped; the cost is a few repeated
+    documents on the smaller shards. A rank whose shard holds no usable document fails with an
+    error (it would have nothing to contribute). With `batches_per_epoch` set, allennlp's own
+    count applies (the same on every rank). Deterministic (validation) reads are neither counted
+    across ranks nor repeated: allennlp's validation loop stops every rank when the first runs
+    out.
+
+    The reader must be the "declutr" reader (except with `batches_per_epoch` set, or without
+    `max_instances_in_memory`).
 
     # Parameters
 
@@ -40,26 +59,89 @@ class StreamingDataLoader(MultiProcessDataLoader):
         self._deterministic = deterministic
 
     def __iter__(self) -> Iterator[TensorDict]:
+        epoch = self._epoch
+        self._epoch += 1
+        if not self._equalizes_ranks():
+            self._set_reader_epoch(epoch, repeat=0)
+            return super().__iter__()
+        return self._exactly(len(self), epoch)
+
+    def _set_reader_epoch(self, epoch: int, repeat: int) -> None:
         if isinstance(self.reader, DeCLUTRDatasetReader):
             # Set here, in the main process: data-loader workers only get copies of the reader.
-            self.reader.set_epoch(self._epoch, deterministic=self._deterministic)
-            self._epoch += 1
-        return super().__iter__()
+            self.reader.set_epoch(epoch, deterministic=self._deterministic, repeat=repeat)
+
+    def _equalizes_ranks(self) -> bool:
+        """Whether the ranks agree on the number of batches: in distributed training, unless
+        allennlp's `batches_per_epoch` does, or the reads are deterministic (validation, whose
+        length only the primary asks for)."""
+        if self.batches_per_epoch is not None or not is_distributed():
+            return False
+        if self._deterministic is not None:
+            return not self._deterministic
+        return not (isinstance(self.reader, DeCLUTRDatasetReader) and self.reader.deterministic)
+
+    def _exactly(self, num_batches: int, epoch: int) -> Iterator[TensorDict]:
+        """`num_batches` batches of epoch `epoch`: this shard's, then batches of further passes
+        over it (new spans) if it runs out first."""
+        given = 0
+        for repeat in itertools.count():
+            if given == num_batches:
+                return
+            self._set_reader_epoch(epoch, repeat)
+            given_before = given
+            for batch in super().__iter__():
+                yield batch
+                given += 1
+                if given == num_batches:
+                    return
+            if given == given_before:
+                raise ValueError(
+                    f"This rank's shard of {self.data_path} gives no batch, while the other "
+                    f"ranks give {num_batches}: every rank must contribute to every step. Use "
+                    "more documents (long enough to sample from) or fewer distributed workers."
+                )
+            logger.info(
+                "%s: this rank's shard ran out after %d of %d batches; reading it again "
+                "(repeat %d) so that every rank takes the same steps.",
+                self.data_path,
+                given,
+                num_batches,
+                repeat + 1,
+            )
 
     def __len__(self) -> int:
-        if self.batches_per_epoch is not None or self.max_instances_in_memory is None:
+        if self.batches_per_epoch is not None:
+            return self.batches_per_epoch
+        if self._num_batches is None:
+            num_batches = self._count_batches()
+            if self._equalizes_ranks():
+                # Every rank asks (allennlp builds the schedule and the epoch loop on each).
+                num_batches = int(dist_reduce(num_batches, dist.ReduceOp.MAX))
+                logger.info(
+                    "Ranks agree on %d batches per epoch (the most of any rank).", num_batches
+                )
+            self._num_batches = num_batches
+        return self._num_batches
+
+    def _count_batches(self) -> int:
+        """This rank's batches per epoch."""
+        if self.max_instances_in_memory is None:
             return super().__len__()
         if not isinstance(self.reader, DeCLUTRDatasetReader) or self.batch_sampler is not None:
             raise TypeError("declutr_streaming counts batches of the declutr reader only")
-        if self._num_batches is None:
-            num_instances = self.reader.count_instances(self.data_path)  # type: ignore[arg-type]
-            assert self.batch_size is not None
-            rounding = math.floor if self.drop_last else math.ceil
-            self._num_batches = int(rounding(num_instances / self.batch_size))
-            logger.info(
-                "%s: %d instances, %d batches per epoch",
-                self.data_path,
-                num_instances,
-                self._num_batches,
-            )
-        return self._num_batches
+        assert self.batch_size is not None
+        # Each data-loader worker batches its own instances.
+        counts = self.reader.count_instances_per_worker(
+            self.data_path,  # type: ignore[arg-type]
+            num_workers=max(self.num_workers, 1),
+        )
+        rounding = math.floor if self.drop_last else math.ceil
+        num_batches = sum(int(rounding(count / self.batch_size)) for count in counts)
+        logger.info(
+            "%s: %d instances, %d batches per epoch in this shard",
+            self.data_path,
+            sum(counts),
+            num_batches,
+        )
+        return num_batches

@@ -13,7 +13,12 @@ from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
 
 from declutr.common.texts import leading_token_ids
 from declutr.data.documents import iter_lines
-from declutr.data.reading import buffered_shuffle, counts_message, nothing_long_enough
+from declutr.data.reading import (
+    buffered_shuffle,
+    capped_counts,
+    counts_message,
+    nothing_long_enough,
+)
 from declutr.data.span_sampling import (
     SHORT_DOCUMENTS,
     min_document_length,
@@ -171,7 +176,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         self._shuffle_buffer_size = shuffle_buffer_size
         self._seed = seed if seed is not None else int(np.random.randint(2**31 - 1))
         self._passes = -1  # reads so far, less one; set_epoch overrides it for the next read
-        self._next_pass: Optional[int] = None
+        self._next_pass: Optional[Tuple[int, int]] = None  # (epoch, repeat)
         self._next_deterministic: Optional[bool] = None
         # Used by text_to_instance outside of a read; every read makes its own.
         self._rng = np.random.default_rng(self._seed)
@@ -244,35 +249,29 @@ class DeCLUTRDatasetReader(DatasetReader):
             self._fail_or_warn_if_nothing_sampled(file_path)
 
     def count_instances(self, file_path: str) -> int:
-        """How many instances a pass over `file_path` yields in this distributed shard (all
-        data-loader workers together), without sampling or keeping anything."""
+        """How many instances a pass over this rank's shard of `file_path` yields."""
+        return sum(self.count_instances_per_worker(file_path, num_workers=1))
+
+    def count_instances_per_worker(self, file_path: str, num_workers: int) -> List[int]:
+        """How many instances each of `num_workers` data-loader workers yields in a pass over
+        this rank's shard of `file_path`, without sampling or keeping anything."""
         distributed = self.get_distributed_info()
         lines = iter_lines(file_path)
         if distributed is not None:
             lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
-        count = 0
-        for _, text in lines:
+        counts = [0] * num_workers
+        for index, (_, text) in enumerate(lines):
             if not text and self._skips_empty_lines:
                 continue
             if not self.sample_spans or len(self._token_ids(text)) >= self.min_document_tokens:
-                count += 1
-        if self.max_instances is None:
-            return count
-        max_instances = self.max_instances
-        if distributed is not None:  # `read` caps each rank at its share of max_instances
-            share, remainder = divmod(max_instances, distributed.world_size)
-            max_instances = share + int(distributed.global_rank < remainder)
-        return min(count, max_instances)
+                counts[index % num_workers] += 1
+        return capped_counts(counts, self.max_instances, distributed)
 
     def _shard(self, lines: Iterator[Tuple[int, str]]) -> Iterator[Tuple[int, str]]:
         """This rank's and this data-loader worker's lines: every `world_size`-th line from the
-        rank, then every `num_workers`-th of those from the worker.
-
-        Not `shard_iterable`, which shards by `torch.distributed` (not initialized in spawned
-        workers, nor set by `_set_distributed_info`) instead of `get_distributed_info()` as
-        `count_instances` does, and caps the lines at `max_instances` although empty and
-        too-short lines give no instance (`read` caps the instances themselves).
-        """
+        rank, then every `num_workers`-th of those from the worker. Not `shard_iterable`, which
+        shards by `torch.distributed` (unset in spawned workers and by `_set_distributed_info`)
+        and caps lines, not instances, at `max_instances` (`read` caps the instances)."""
         distributed = self.get_distributed_info()
         if distributed is not None:
             lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
@@ -346,16 +345,16 @@ class DeCLUTRDatasetReader(DatasetReader):
             + self._tokenizer.single_sequence_end_tokens
         )
 
-    def set_epoch(self, epoch: int, deterministic: Optional[bool] = None) -> None:
-        """Make the next read sample as epoch `epoch` (0-based) does, and, unless
+    def set_epoch(self, epoch: int, deterministic: Optional[bool] = None, repeat: int = 0) -> None:
+        """Make the next read sample as epoch `epoch` (0-based) does, in its `repeat`-th pass
+        (a distributed rank whose shard runs out first reads it again: new spans), and, unless
         `deterministic` is `None`, override the reader's `deterministic` for that read.
 
         Data loaders call this before each epoch (see `StreamingDataLoader`), so that epochs
         differ, and two loaders over one reader (or a resumed run) see the same spans; a
-        validation loader passes `deterministic=True` for a reader shared with training.
-        Without it, each read of this reader is the next pass.
-        """
-        self._next_pass = epoch
+        validation loader passes `deterministic=True` for a reader shared with training. Without
+        it, each read of this reader is the next pass."""
+        self._next_pass = (epoch, repeat)
         self._next_deterministic = deterministic
 
     def _deterministic_pass(self) -> bool:
@@ -367,17 +366,18 @@ class DeCLUTRDatasetReader(DatasetReader):
     def _pass_rng(self) -> np.random.Generator:
         """A generator for this pass: differs between passes, ranks and data-loader workers."""
         if self._next_pass is not None:
-            pass_number = self._next_pass
+            pass_number, repeat = self._next_pass
             if self.get_worker_info() is None:  # workers hold copies: nothing to reset there
                 self._next_pass = None
         else:
             self._passes += 1
-            pass_number = self._passes
+            pass_number, repeat = self._passes, 0
         distributed = self.get_distributed_info()
         rank = distributed.global_rank if distributed is not None else 0
         worker = self.get_worker_info()
         worker_id = worker.id if worker is not None else 0
-        return np.random.default_rng([self._seed, pass_number, rank, worker_id])
+        entropy = [self._seed, pass_number, rank, worker_id] + ([repeat] if repeat else [])
+        return np.random.default_rng(entropy)
 
     def _log_counts(self, file_path: str) -> None:
         minimum = self.min_document_tokens if self.sample_spans else None
