@@ -1,9 +1,9 @@
 """DeCLUTR: unsupervised contrastive sentence embeddings, as an AllenNLP plugin.
 
 Importing the package applies the allennlp compatibility patches (`declutr.compat`) and registers
-every component: the "declutr" dataset reader, model and predictor, the "nt_xent" and
-"cross_batch_memory" losses, the "pretrained_transformer_mlm" token embedder and the "retrieval"
-metric.
+every component: the "declutr" dataset reader, model, predictor and checkpointer, the "nt_xent"
+and "cross_batch_memory" losses, the "pretrained_transformer_mlm" token embedder and the
+"retrieval" metric.
 """
 
 from declutr.compat import apply_patches
@@ -17,12 +17,13 @@ from declutr.losses import ContrastiveLoss, CrossBatchMemory, NTXent  # noqa: E4
 from declutr.models import DeCLUTR  # noqa: E402
 from declutr.modules import PretrainedTransformerMLMEmbedder  # noqa: E402
 from declutr.predictors import DeCLUTRPredictor  # noqa: E402
-from declutr.training import RetrievalMetric  # noqa: E402
+from declutr.training import DeCLUTRCheckpointer, RetrievalMetric  # noqa: E402
 
 __all__ = [
     "ContrastiveLoss",
     "CrossBatchMemory",
     "DeCLUTR",
+    "DeCLUTRCheckpointer",
     "DeCLUTRDatasetReader",
     "DeCLUTRPredictor",
     "Encoder",

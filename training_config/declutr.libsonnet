@@ -87,6 +87,8 @@
       },
       // allennlp supplies num_epochs and, from the declutr_streaming loader, steps per epoch.
       learning_rate_scheduler: { type: 'slanted_triangular' },
+      // allennlp's checkpointer, saving the random states too: `--recover` resumes exactly.
+      checkpointer: { type: 'declutr' },
       // The default console logger prints the first batch's tensors: hundreds of lines.
       callbacks: [{ type: 'console_logger', should_log_inputs: false }],
     },

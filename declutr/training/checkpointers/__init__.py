@@ -1,0 +1,3 @@
+from declutr.training.checkpointers.declutr import DeCLUTRCheckpointer
+
+__all__ = ["DeCLUTRCheckpointer"]
