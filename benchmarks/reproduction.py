@@ -1,162 +1,65 @@
 """A small-scale reproduction of the DeCLUTR paper's claim, on two CPU cores, offline.
 
-    python benchmarks/reproduction.py --shared-dir ../shared --output-dir /tmp/reproduction
+    python benchmarks/reproduction.py --shared-dir ../shared --output-dir /tmp/declutr-reproduction
 
-1. Builds a small RoBERTa-style encoder from scratch: a byte-level BPE tokenizer trained on the
-   base split of `../shared/data/corpus/documents.jsonl`, random weights
-   (`declutr.common.from_scratch`), then a short masked-LM pretraining on that split with
-   `training_config/mlm_only.jsonnet` ("base").
-2. Continues from the base checkpoint, on documents the base never saw, with the same budget of
-   span tokens through the encoder:
+1. The base (`reproduction_base`): a byte-level BPE tokenizer and a random RoBERTa-style encoder
+   built on the training split of `../shared/data/corpus/documents.jsonl` (`--num-validation`
+   documents held out from every stage), then masked-LM pretraining on packed `--seq-len`-token
+   sequences with AdamW (bias correction on), a linear warm-up over `--warmup-fraction` of the
+   steps and a peak rate chosen by a sweep (`--sweep-rates`, `--sweep-steps` each, lowest
+   held-out masked-LM loss).
+2. From that one base, three continuations with the same budget of span tokens through the
+   encoder, each for every seed of `--seeds` (allennlp in this process, the configs of
+   `training_config/` with overrides: the paper's DistilRoBERTa rate and `correct_bias: false`
+   are replaced by `--learning-rate`, bias correction and `--warmup-fraction` of warm-up):
    (a) DeCLUTR, `declutr_small.jsonnet` (contrastive + masked LM),
    (b) contrastive only, `contrastive_only.jsonnet`,
-   (c) masked LM only, `mlm_only.jsonnet`. It encodes anchors only, so it takes two epochs over
-       the documents that (a) and (b), which also encode a positive per anchor, take once.
-3. Scores base, (a), (b) and (c) on STSBenchmark, SICKRelatedness, MR and TREC
-   (`declutr.evaluation`, as `scripts/evaluate.py` does), and reports how spread each model's
-   vectors are (mean cosine similarity between STS-B sentences). A short masked-LM training from
-   scratch collapses them (every text gets nearly the vector of the unigram solution), which
-   leaves the contrastive loss no gradient to follow; so (a) and (c) are also trained, with the
-   same budget, from the untrained encoder (`--no-from-random-init` skips them).
-4. Separately continues all-MiniLM-L6-v2 with DeCLUTR on the corpus and scores it before and
-   after.
+   (c) masked LM only, `mlm_only.jsonnet`: it encodes anchors only, so it takes twice the
+       optimizer steps of (a) and (b), which also encode a positive per anchor.
+3. Scores the base and every continuation (`reproduction_eval`): STSBenchmark and
+   SICKRelatedness (test), MR and TREC (`declutr.evaluation`), retrieval accuracy on the held-out
+   documents (each anchor span retrieves its own positive among all positives), the mean cosine
+   between STS-B sentences (near 1: collapsed vectors) and, for the base, held-out masked-token
+   accuracy. Prints mean +- sd over seeds (Markdown, for the README) and writes `results.json`
+   and `results.csv` in `--output-dir`.
 
-Every stage is seeded (`--seed`). Span lengths are shorter than the paper's (`--max-span-len`,
-default 128 tokens, against 512) so that the whole benchmark fits in about an hour on two CPU
-cores. A stage whose output already exists under `--output-dir` is reused (`--no-reuse` redoes
-it), so an interrupted run can be resumed. Prints the results table (Markdown, for the README)
-and one JSON line, and writes `results.json` in `--output-dir`.
+A stage whose output exists under `--output-dir` is reused (`--no-reuse` redoes it), so an
+interrupted run resumes and the base is trained once. `--scale large` is a preset for a GPU
+(a bigger base, more steps); it has not been run.
 """
 
-import importlib.util
 import json
 import logging
 import os
-import random
-import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Dict, List, Optional
+from typing import Annotated, Dict, List
 
 import typer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if importlib.util.find_spec("declutr") is None:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-CONFIGS = PROJECT_ROOT / "training_config"
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", PROJECT_ROOT.parent / "shared"))
+
 TASKS = ["STSBenchmark", "SICKRelatedness", "MR", "TREC"]
-# Columns of the table: (task, score key, header).
-COLUMNS = [
-    ("STSBenchmark", "spearman", "STS-B ρ"),
-    ("SICKRelatedness", "spearman", "SICK-R ρ"),
-    ("MR", "accuracy", "MR acc"),
-    ("TREC", "accuracy", "TREC acc"),
-]
+COLUMN_KEYS = TASKS + ["retrieval"]
+# --scale large: a preset for one GPU (a bigger base, more steps). Not run yet.
+LARGE = {
+    "hidden_size": 512,
+    "num_layers": 8,
+    "vocab_size": 16384,
+    "batch_size": 128,
+    "base_steps": 20000,
+    "sweep_steps": 500,
+    "continue_documents": 4000,
+    "continue_batch_size": 32,
+    "max_span_len": 256,
+}
 
 app = typer.Typer(add_completion=False, help=__doc__)
 logger = logging.getLogger("reproduction")
 
 
-def write_documents(texts: List[str], path: Path) -> Path:
-    with path.open("w", encoding="utf-8") as handle:
-        for text in texts:
-            handle.write(json.dumps({"text": text}) + "\n")
-    return path
-
-
-def train(
-    config: str, model_name: str, data_path: Path, serialization_dir: Path, overrides: Dict
-) -> float:
-    """`allennlp train CONFIG` in this process, with `model_name` as the transformer; returns
-    the wall time in seconds."""
-    from allennlp.commands.train import train_model_from_file
-
-    import declutr  # noqa: F401  (registers the components, applies the compatibility patches)
-
-    embedder = "model.text_field_embedder.token_embedders.tokens.model_name"
-    overrides = {
-        "train_data_path": str(data_path),
-        "dataset_reader.tokenizer.model_name": model_name,
-        embedder: model_name,
-        "trainer.cuda_device": -1,
-        "trainer.use_amp": False,
-        # Keep the archive only: no per-epoch checkpoints to write.
-        "trainer.checkpointer": {"keep_most_recent_by_count": 1},
-        **overrides,
-    }
-    start = time.perf_counter()
-    train_model_from_file(
-        str(CONFIGS / config), str(serialization_dir), overrides=json.dumps(overrides), force=True
-    )
-    return time.perf_counter() - start
-
-
-def save_masked_lm(archive: Path, tokenizer_dir: str, output_dir: Path) -> str:
-    """The archive's transformer with its masked-LM head, in the Hugging Face layout, so that the
-    next stage can continue from it (MLM included)."""
-    from transformers import AutoTokenizer
-
-    from declutr.common.archives import load_archive_safely
-
-    model = load_archive_safely(str(archive)).model
-    embedder = model._text_field_embedder._token_embedders["tokens"]
-    embedder.mlm_model.save_pretrained(str(output_dir))
-    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(str(output_dir))
-    return str(output_dir)
-
-
-def span_tokens(config: str, model_name: str, data_path: Path, overrides: Dict, epochs: int):
-    """Span tokens (anchors, plus positives when the config encodes them) the run encodes,
-    counted by reading the data with the run's own reader, as training does."""
-    from allennlp.common import Params
-    from allennlp.data import DatasetReader
-
-    params = Params.from_file(str(CONFIGS / config), json.dumps(overrides))
-    encodes_positives = params["model"].get("loss") is not None
-    reader_params = params.pop("dataset_reader")
-    reader_params["tokenizer"]["model_name"] = model_name
-    reader = DatasetReader.from_params(reader_params)
-    total = 0
-    for epoch in range(epochs):
-        reader.set_epoch(epoch)
-        for instance in reader.read(str(data_path)):
-            total += sum(len(field.tokens) for field in instance["anchors"].field_list)
-            if encodes_positives:
-                total += sum(len(field.tokens) for field in instance["positives"].field_list)
-    return total
-
-
-def score(
-    model: str, data_dir: Path, tasks: List[str], batch_size: int, max_length: Optional[int]
-) -> Dict:
-    """Scores on `tasks`, plus how spread the embeddings are: the mean cosine similarity between
-    the first 200 STS-B test sentences (near 1: every text gets nearly the same vector)."""
-    import numpy as np
-
-    from declutr import Encoder
-    from declutr.evaluation import evaluate
-    from declutr.evaluation.tasks import TASKS as ALL_TASKS
-
-    encoder = Encoder(model, device="cpu", batch_size=batch_size, max_length=max_length)
-    result = evaluate(encoder, data_dir, tasks, show_progress=True)
-    pairs = ALL_TASKS["STSBenchmark"].read(data_dir)["test"]
-    sentences = list(dict.fromkeys(pairs.first[:100] + pairs.second[:100]))[:200]
-    vectors = encoder.encode(sentences, show_progress=False)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    cosines = vectors @ vectors.T
-    mean_cosine = float(cosines[~np.eye(len(vectors), dtype=bool)].mean())
-    return {
-        "scores": {task: result["results"][task][key] for task, key, _ in COLUMNS if task in tasks},
-        "mean_cosine": mean_cosine,
-        "results": result["results"],
-        "checksums": result["checksums"],
-        "eval_seconds": result["wall_time_s"],
-    }
-
-
-def cached(path: Path, reuse: bool, compute) -> Any:
+def cached(path: Path, reuse: bool, compute):
     """`compute()`, stored as JSON at `path`, or the stored value when `reuse` and it exists."""
     if reuse and path.is_file():
         logger.info("Reusing %s", path)
@@ -166,24 +69,111 @@ def cached(path: Path, reuse: bool, compute) -> Any:
     return value
 
 
-def table(rows: List[Dict]) -> str:
-    header = ["model", "training", "span tokens", "train min"] + [c[2] for c in COLUMNS]
-    header.append("mean cos")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [
-            row["name"],
-            row["training"],
-            f"{row['span_tokens'] / 1e6:.2f}M" if row.get("span_tokens") else "-",
-            f"{row['train_seconds'] / 60:.1f}" if row.get("train_seconds") else "-",
-        ]
-        cells += [
-            f"{100 * row['scores'][task]:.1f}" if task in row["scores"] else "-"
-            for task, _, _ in COLUMNS
-        ]
-        cells.append(f"{row['mean_cosine']:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], opts: Dict) -> Dict:
+    """The tokenizer and random encoder, the rate sweep and the pretraining; the base's
+    Hugging Face directory is `output_dir / "base-hf"`."""
+    import torch
+    from reproduction_base import PretrainSettings, pack, sweep, train_mlm
+    from transformers import AutoTokenizer
+
+    from declutr.common.from_scratch import build_encoder_from_scratch
+
+    scratch = output_dir / "scratch"
+    if not (opts["reuse"] and (scratch / "config.json").is_file()):
+        build_encoder_from_scratch(
+            train_texts,
+            scratch,
+            vocab_size=opts["vocab_size"],
+            hidden_size=opts["hidden_size"],
+            num_hidden_layers=opts["num_layers"],
+            num_attention_heads=opts["hidden_size"] // 64,
+            intermediate_size=4 * opts["hidden_size"],
+            seed=opts["seed"],
+        )
+    tokenizer = AutoTokenizer.from_pretrained(str(scratch))
+    rows_path = output_dir / "packed.pt"
+    if opts["reuse"] and rows_path.is_file():
+        train_rows, validation = torch.load(rows_path)
+    else:
+        train_rows = pack(tokenizer, train_texts, opts["seq_len"])
+        validation = pack(tokenizer, val_texts, opts["seq_len"])[: opts["validation_rows"]]
+        torch.save((train_rows, validation), rows_path)
+    logger.info("MLM rows: %d training, %d held out", len(train_rows), len(validation))
+    settings = {key: opts[key] for key in ("batch_size", "seq_len", "warmup_fraction", "seed")} | {
+        "weight_decay": 0.01
+    }
+    swept = cached(
+        output_dir / "sweep.json",
+        opts["reuse"],
+        lambda: sweep(
+            scratch,
+            train_rows,
+            validation,
+            opts["sweep_rates"],
+            PretrainSettings(steps=opts["sweep_steps"], learning_rate=0.0, **settings),
+        ),
+    )
+    base_settings = PretrainSettings(
+        steps=opts["base_steps"], learning_rate=swept["best_learning_rate"], **settings
+    )
+    trained = cached(
+        output_dir / "base.json",
+        opts["reuse"] and (output_dir / "base-hf" / "config.json").is_file(),
+        lambda: train_mlm(scratch, train_rows, validation, base_settings, output_dir / "base-hf"),
+    )
+    return {"sweep": swept, **trained}
+
+
+def write_documents(texts: List[str], path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for text in texts:
+            handle.write(json.dumps({"text": text}) + "\n")
+    return path
+
+
+def continuations(output_dir: Path, train_texts: List[str], opts: Dict, evaluated) -> List[Dict]:
+    """(a), (b) and (c) from the base, for every seed; one group of runs per variant."""
+    from reproduction_train import VARIANTS
+
+    documents = train_texts[: opts["continue_documents"]]
+    data_path = write_documents(documents, output_dir / "continue.jsonl")
+    groups = {variant.name: {"name": variant.label, "runs": []} for variant in VARIANTS}
+    for seed in opts["seeds"]:  # every variant of a seed before the next seed
+        for variant in VARIANTS:
+            run = continuation(output_dir, variant, data_path, len(documents), opts, seed)
+            name = f"{variant.name}_seed{seed}"
+            run |= evaluated(name, str(output_dir / name / "model.tar.gz"))
+            groups[variant.name]["runs"].append(run)
+            groups[variant.name]["steps"] = run["steps"]
+    return list(groups.values())
+
+
+def continuation(
+    output_dir: Path, variant, data_path: Path, num_documents: int, opts: Dict, seed: int
+) -> Dict:
+    """One continuation from the base (reused when done), without its scores."""
+    from reproduction_train import VARIANTS, mlm_documents, overrides, train
+
+    name = f"{variant.name}_seed{seed}"
+    base_hf = str(output_dir / "base-hf")
+    if variant.epochs > 1:  # (c): as many span tokens as (a), in two epochs over fewer documents
+        settings_a = overrides(VARIANTS[0], base_hf, data_path, num_documents, opts, seed)
+        num_documents = cached(
+            output_dir / f"{name}.documents.json",
+            opts["reuse"],
+            lambda: mlm_documents(settings_a, num_documents),
+        )
+        lines = data_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        data_path = output_dir / f"{name}.jsonl"
+        data_path.write_text("".join(lines[:num_documents]), encoding="utf-8")
+    settings = overrides(variant, base_hf, data_path, num_documents, opts, seed)
+    trained = cached(
+        output_dir / f"{name}.train.json",
+        opts["reuse"],
+        lambda: train(variant, settings, output_dir / name),
+    )
+    logger.info("%s: trained in %.0f s", name, trained["train_seconds"])
+    return {"seed": seed, **trained}
 
 
 @app.command()
@@ -192,219 +182,100 @@ def main(
     output_dir: Annotated[Path, typer.Option(help="Models, logs and results.")] = Path(
         "/tmp/declutr-reproduction"
     ),
-    base_documents: Annotated[int, typer.Option(help="Documents of masked-LM pretraining.")] = 800,
-    base_epochs: Annotated[int, typer.Option(help="Epochs of masked-LM pretraining.")] = 1,
-    continue_documents: Annotated[
-        int, typer.Option(help="Documents of each continuation, (a)-(c).")
-    ] = 800,
-    minilm_documents: Annotated[
-        int, typer.Option(help="Documents of the MiniLM continuation (0: skip it).")
-    ] = 600,
-    max_span_len: Annotated[int, typer.Option(help="Longest span, in tokens.")] = 128,
+    scale: Annotated[str, typer.Option(help="'small' (CPU) or 'large' (GPU, untested).")] = "small",
+    num_validation: Annotated[int, typer.Option(help="Documents held out.")] = 300,
+    vocab_size: Annotated[int, typer.Option(help="BPE vocabulary of the base.")] = 8192,
+    hidden_size: Annotated[int, typer.Option(help="Width of the base.")] = 256,
+    num_layers: Annotated[int, typer.Option(help="Layers of the base.")] = 4,
+    seq_len: Annotated[int, typer.Option(help="Tokens per pretraining sequence.")] = 128,
+    batch_size: Annotated[int, typer.Option(help="Sequences per pretraining step.")] = 32,
+    base_steps: Annotated[int, typer.Option(help="Optimizer steps of the base.")] = 1200,
+    sweep_steps: Annotated[int, typer.Option(help="Steps of each sweep run.")] = 100,
+    sweep_rates: Annotated[str, typer.Option(help="Peak rates of the sweep.")] = "5e-4,1e-3,2e-3",
+    warmup_fraction: Annotated[float, typer.Option(help="Warm-up, share of steps.")] = 0.06,
+    validation_rows: Annotated[int, typer.Option(help="Held-out MLM sequences.")] = 256,
+    continue_documents: Annotated[int, typer.Option(help="Documents of (a) and (b).")] = 800,
+    continue_batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 8,
+    continue_lr: Annotated[float, typer.Option(help="Peak rate of (a)-(c).")] = 1e-4,
+    temperature: Annotated[float, typer.Option(help="NT-Xent temperature.")] = 0.05,
     min_span_len: Annotated[int, typer.Option(help="Shortest span, in tokens.")] = 16,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch (2 anchors each).")] = 8,
-    vocab_size: Annotated[int, typer.Option(help="BPE vocabulary of the new encoder.")] = 8192,
-    hidden_size: Annotated[int, typer.Option(help="Width of the new encoder.")] = 256,
-    num_layers: Annotated[int, typer.Option(help="Layers of the new encoder.")] = 4,
-    learning_rate: Annotated[float, typer.Option(help="Peak rate of the new encoder.")] = 5e-4,
-    minilm_learning_rate: Annotated[float, typer.Option(help="Peak rate for MiniLM.")] = 2e-5,
+    max_span_len: Annotated[int, typer.Option(help="Longest span, in tokens.")] = 128,
+    seeds: Annotated[str, typer.Option(help="Seeds of the continuations.")] = "1,2,3",
+    tasks: Annotated[str, typer.Option(help="Comma-separated SentEval tasks.")] = ",".join(TASKS),
     eval_batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 64,
-    from_random_init: Annotated[
-        bool, typer.Option(help="Also train (a) and (c) from the untrained encoder.")
-    ] = True,
-    tasks: Annotated[str, typer.Option(help="Comma-separated evaluation tasks.")] = ",".join(TASKS),
-    seed: Annotated[int, typer.Option(help="Seeds sampling, initialisation, training.")] = 13,
+    seed: Annotated[int, typer.Option(help="Seeds the split and the base.")] = 13,
+    stop_after_base: Annotated[bool, typer.Option(help="Only build the base.")] = False,
     reuse: Annotated[bool, typer.Option(help="Reuse finished stages in --output-dir.")] = True,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("allennlp", "transformers", "declutr", "filelock", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import torch
-    from transformers import AutoModel
-
-    from declutr.common.from_scratch import build_encoder_from_scratch
+    from reproduction_base import split_documents
+    from reproduction_eval import retrieval_pairs, score, table
 
     started = time.perf_counter()
-    task_list = [task.strip() for task in tasks.split(",") if task.strip()]
+    opts = dict(locals()) | LARGE if scale == "large" else dict(locals())
+    if scale not in ("small", "large"):
+        raise typer.BadParameter(f"--scale must be 'small' or 'large', got {scale!r}.")
+    opts["sweep_rates"] = [float(rate) for rate in opts["sweep_rates"].split(",")]
+    opts["seeds"] = [int(value) for value in opts["seeds"].split(",")]
+    task_list = [task.strip() for task in opts["tasks"].split(",") if task.strip()]
     corpus = shared_dir / "data/corpus/documents.jsonl"
     data_dir = shared_dir / "data/senteval"
-    minilm = shared_dir / "models/all-MiniLM-L6-v2"
     for path in (corpus, data_dir):
         if not path.exists():
             raise typer.BadParameter(f"{path} is missing; point --shared-dir at the shared data.")
     output_dir.mkdir(parents=True, exist_ok=True)
     logger.info("torch threads: %d", torch.get_num_threads())
+    train_texts, val_texts = split_documents(corpus, opts["num_validation"], opts["seed"])
+    base = build_base(output_dir, train_texts, val_texts, opts)
+    logger.info("base: %s", base["curve"][-1])
+    if opts["stop_after_base"]:
+        return
+    base_hf = str(output_dir / "base-hf")
+    val_path = write_documents(val_texts, output_dir / "validation.jsonl")
+    pairs = retrieval_pairs(base_hf, val_path, opts["min_span_len"], opts["max_span_len"])
+    logger.info("retrieval: %d held-out anchor/positive pairs", len(pairs[0]))
 
-    with corpus.open(encoding="utf-8") as handle:
-        documents = [json.loads(line)["text"] for line in handle]
-    random.Random(seed).shuffle(documents)
-    needed = base_documents + continue_documents
-    if needed > len(documents):
-        raise typer.BadParameter(f"{needed} documents asked for, the corpus has {len(documents)}.")
-    base_path = write_documents(documents[:base_documents], output_dir / "base.jsonl")
-    continue_path = write_documents(documents[base_documents:needed], output_dir / "continue.jsonl")
-
-    spans = {
-        "dataset_reader.num_anchors": 2,
-        "dataset_reader.num_positives": 1,
-        "dataset_reader.min_span_len": min_span_len,
-        "dataset_reader.max_span_len": max_span_len,
-        "dataset_reader.max_length": max_span_len,
-        "data_loader.batch_size": batch_size,
-        "random_seed": seed,
-        "numpy_seed": seed,
-        "pytorch_seed": seed,
-    }
-    new_encoder = {**spans, "trainer.optimizer.lr": learning_rate}
-    rows: List[Dict] = []
-
-    # 1. The encoder from scratch and its masked-LM pretraining.
-    scratch = output_dir / "scratch"
-    if not (reuse and (scratch / "config.json").is_file()):
-        build_encoder_from_scratch(
-            documents[:base_documents],
-            scratch,
-            vocab_size=vocab_size,
-            hidden_size=hidden_size,
-            num_hidden_layers=num_layers,
-            num_attention_heads=hidden_size // 64,
-            intermediate_size=4 * hidden_size,
-            seed=seed,
-        )
-    num_parameters = AutoModel.from_pretrained(str(scratch)).num_parameters()
-    logger.info("encoder from scratch: %.2fM parameters", num_parameters / 1e6)
-
-    def run(name: str, config: str, model_name: str, data: Path, overrides: Dict, epochs=1):
-        overrides = {**overrides, "trainer.num_epochs": epochs}
-        serialization_dir = output_dir / name
-
-        def compute():
-            seconds = train(config, model_name, data, serialization_dir, overrides)
-            tokens = span_tokens(config, model_name, data, overrides, epochs)
-            return {"train_seconds": seconds, "span_tokens": tokens}
-
-        trained = cached(output_dir / f"{name}.train.json", reuse, compute)
-        logger.info("%s: trained in %.0f s", name, trained["train_seconds"])
-        return serialization_dir / "model.tar.gz", trained
-
-    base_archive, base_trained = run(
-        "base", "mlm_only.jsonnet", str(scratch), base_path, new_encoder, base_epochs
-    )
-    base_mlm = save_masked_lm(base_archive, str(scratch), output_dir / "base-hf")
-
-    def evaluated(name: str, model: str, max_length: Optional[int] = None) -> Dict:
+    def evaluated(name: str, model: str) -> Dict:
         result = cached(
             output_dir / f"{name}.eval.json",
-            reuse,
-            lambda: score(model, data_dir, task_list, eval_batch_size, max_length),
+            opts["reuse"],
+            lambda: score(model, data_dir, task_list, pairs, opts["eval_batch_size"]),
         )
-        logger.info("%s: %s", name, result["scores"])
+        logger.info("%s: %s, mean cosine %.3f", name, result["scores"], result["mean_cosine"])
         return result
 
-    rows.append(
-        {
-            "name": "base",
-            "training": f"MLM from scratch, {base_documents} docs x {base_epochs}",
-            **base_trained,
-            **evaluated("base", str(base_archive)),
-        }
-    )
-
-    # 2-3. The three continuations, the same span-token budget each.
-    variants = [
-        ("a_declutr", "(a) DeCLUTR", "declutr_small.jsonnet", 1),
-        ("b_contrastive", "(b) contrastive only", "contrastive_only.jsonnet", 1),
-        ("c_mlm", "(c) MLM only", "mlm_only.jsonnet", 2),
-    ]
-    for name, label, config, epochs in variants:
-        archive, trained = run(name, config, base_mlm, continue_path, new_encoder, epochs)
-        rows.append(
-            {
-                "name": label,
-                "training": f"base + {continue_documents} docs x {epochs}",
-                **trained,
-                **evaluated(name, str(archive)),
-            }
-        )
-
-    # 2'. The same budgets from the untrained encoder, whose vectors are not yet collapsed.
-    if from_random_init:
-        rows.append(
-            {"name": "random init", "training": "none", **evaluated("random_init", str(scratch))}
-        )
-        for name, label, config, epochs in [variants[0], variants[2]]:
-            archive, trained = run(
-                f"{name}_from_init", config, str(scratch), continue_path, new_encoder, epochs
-            )
-            rows.append(
-                {
-                    "name": f"{label} from random init",
-                    "training": f"{continue_documents} docs x {epochs}",
-                    **trained,
-                    **evaluated(f"{name}_from_init", str(archive)),
-                }
-            )
-
-    # 4. MiniLM before and after continued DeCLUTR training.
-    if minilm_documents > 0:
-        if not (minilm / "config.json").is_file():
-            raise typer.BadParameter(f"{minilm} is missing; pass --minilm-documents 0 to skip.")
-        minilm_path = write_documents(
-            documents[base_documents : base_documents + minilm_documents],
-            output_dir / "minilm.jsonl",
-        )
-        # The harness's reference setting: 128 tokens (see tests/evaluation/test_reference.py).
-        before = evaluated("minilm_before", str(minilm), max_length=128)
-        rows.append({"name": "all-MiniLM-L6-v2", "training": "as published", **before})
-        overrides = {**spans, "trainer.optimizer.lr": minilm_learning_rate}
-        archive, trained = run(
-            "minilm_declutr", "declutr_small.jsonnet", str(minilm), minilm_path, overrides
-        )
-        after = evaluated("minilm_declutr", str(archive), max_length=128)
-        rows.append(
-            {
-                "name": "all-MiniLM-L6-v2 + DeCLUTR",
-                "training": f"+ {minilm_documents} docs",
-                **trained,
-                **after,
-            }
-        )
-
+    base_row = {"train_seconds": base["train_seconds"], **evaluated("base", base_hf)}
+    groups = [{"name": "base (MLM from scratch)", "steps": opts["base_steps"], "runs": [base_row]}]
+    groups += continuations(output_dir, train_texts, opts, evaluated)
     summary = {
         "benchmark": "reproduction",
-        "seed": seed,
-        "encoder_parameters": num_parameters,
-        "settings": {
-            "base_documents": base_documents,
-            "base_epochs": base_epochs,
-            "continue_documents": continue_documents,
-            "minilm_documents": minilm_documents,
-            "min_span_len": min_span_len,
-            "max_span_len": max_span_len,
-            "batch_size": batch_size,
-            "vocab_size": vocab_size,
-            "hidden_size": hidden_size,
-            "num_layers": num_layers,
-            "learning_rate": learning_rate,
-            "minilm_learning_rate": minilm_learning_rate,
-            "torch_threads": torch.get_num_threads(),
-        },
-        "rows": [
-            {key: row.get(key) for key in ("name", "training", "span_tokens", "train_seconds")}
-            | {key: row[key] for key in ("scores", "mean_cosine", "eval_seconds")}
-            for row in rows
-        ],
+        "settings": {k: v for k, v in opts.items() if isinstance(v, (int, float, str, list))},
+        "base": {"sweep": base["sweep"], "curve": base["curve"], "settings": base["settings"]},
+        "groups": groups,
         "wall_time_s": time.perf_counter() - started,
     }
+    write_results(output_dir, summary)
+    print()
+    print(table(groups))
+    print()
+    print(f"Wall time: {summary['wall_time_s'] / 60:.1f} min (reused stages not included).")
+
+
+def write_results(output_dir: Path, summary: Dict) -> None:
+    """`results.json` (everything) and `results.csv` (one line per run)."""
     (output_dir / "results.json").write_text(json.dumps(summary, indent=2))
-    print()
-    print(table(rows))
-    print()
-    print(
-        f"Wall time: {summary['wall_time_s'] / 60:.1f} min (stages reused from earlier runs "
-        "count their own recorded times in the table, not in this total)."
-    )
-    print(json.dumps(summary))
+    lines = ["model,seed,train_seconds,span_tokens," + ",".join(COLUMN_KEYS) + ",mean_cosine"]
+    for group in summary["groups"]:
+        for run in group["runs"]:
+            cells = [group["name"], str(run.get("seed", "")), f"{run.get('train_seconds', 0):.0f}"]
+            cells.append(str(run.get("span_tokens", "")))
+            cells += [f"{run['scores'].get(key, float('nan')):.4f}" for key in COLUMN_KEYS]
+            cells.append(f"{run['mean_cosine']:.4f}")
+            lines.append(",".join(cells))
+    (output_dir / "results.csv").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
