@@ -11,11 +11,13 @@
 2. From that one base, three continuations with the same budget of span tokens through the
    encoder, each for every seed of `--seeds` (allennlp in this process, the configs of
    `training_config/` with overrides: the paper's DistilRoBERTa rate and `correct_bias: false`
-   are replaced by `--learning-rate`, bias correction and `--warmup-fraction` of warm-up):
+   are replaced by bias correction, `--warmup-fraction` of warm-up and a peak rate measured
+   first: (a) with `--rate-seed` at each of `--continue-rates`, the best by held-out retrieval
+   accuracy; that run is reused as (a) for its seed):
    (a) DeCLUTR, `declutr_small.jsonnet` (contrastive + masked LM),
    (b) contrastive only, `contrastive_only.jsonnet`,
-   (c) masked LM only, `mlm_only.jsonnet`: it encodes anchors only, so it takes twice the
-       optimizer steps of (a) and (b), which also encode a positive per anchor.
+   (c) masked LM only, `mlm_only.jsonnet`: it encodes anchors only, so it takes two epochs over
+       fewer documents, as many as make its span tokens those of (a) (counted with (a)'s spans).
 3. Scores the base and every continuation (`reproduction_eval`): STSBenchmark and
    SICKRelatedness (test), MR and TREC (`declutr.evaluation`), retrieval accuracy on the held-out
    documents (each anchor span retrieves its own positive among all positives), the mean cosine
@@ -24,7 +26,9 @@
    and `results.csv` in `--output-dir`.
 
 A stage whose output exists under `--output-dir` is reused (`--no-reuse` redoes it), so an
-interrupted run resumes and the base is trained once. `--scale large` is a preset for a GPU
+interrupted run resumes and the base is trained once; seeds can run in parallel processes on the
+same `--output-dir` (`--seeds 2`, `--seeds 3` once the rate is measured), and a final run with
+all seeds collects the table. `--scale large` is a preset for a GPU
 (a bigger base, more steps); it has not been run.
 """
 
@@ -33,7 +37,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Dict, List
+from typing import Annotated, Dict, List, Tuple
 
 import typer
 
@@ -111,6 +115,7 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
             validation,
             opts["sweep_rates"],
             PretrainSettings(steps=opts["sweep_steps"], learning_rate=0.0, **settings),
+            output_dir if opts["reuse"] else None,
         ),
     )
     base_settings = PretrainSettings(
@@ -131,21 +136,52 @@ def write_documents(texts: List[str], path: Path) -> Path:
     return path
 
 
-def continuations(output_dir: Path, train_texts: List[str], opts: Dict, evaluated) -> List[Dict]:
-    """(a), (b) and (c) from the base, for every seed; one group of runs per variant."""
+def continuations(
+    output_dir: Path, train_texts: List[str], opts: Dict, pairs, evaluated
+) -> Tuple[Dict, List[Dict]]:
+    """The continuation rate (measured), then (a), (b) and (c) from the base for every seed:
+    (rate measurement, one group of runs per variant)."""
     from reproduction_train import VARIANTS
 
     documents = train_texts[: opts["continue_documents"]]
     data_path = write_documents(documents, output_dir / "continue.jsonl")
-    groups = {variant.name: {"name": variant.label, "runs": []} for variant in VARIANTS}
+    measured = choose_rate(output_dir, data_path, len(documents), opts, pairs)
+    opts = {**opts, "continue_lr": measured["best_learning_rate"]}
+    chosen = [variant for variant in VARIANTS if variant.name[0] in opts["variants"]]
+    groups = {variant.name: {"name": variant.label, "runs": []} for variant in chosen}
     for seed in opts["seeds"]:  # every variant of a seed before the next seed
-        for variant in VARIANTS:
+        for variant in chosen:
             run = continuation(output_dir, variant, data_path, len(documents), opts, seed)
-            name = f"{variant.name}_seed{seed}"
-            run |= evaluated(name, str(output_dir / name / "model.tar.gz"))
+            run |= evaluated(run["name"], str(output_dir / run["name"] / "model.tar.gz"))
             groups[variant.name]["runs"].append(run)
             groups[variant.name]["steps"] = run["steps"]
-    return list(groups.values())
+    return measured, list(groups.values())
+
+
+def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dict, pairs) -> Dict:
+    """(a) with `--rate-seed` at each of `--continue-rates`; the rate with the best held-out
+    retrieval accuracy (never a test set). The winner's run is reused as (a) for that seed."""
+    from reproduction_eval import retrieval_accuracy
+    from reproduction_train import VARIANTS
+
+    from declutr import Encoder
+
+    runs = []
+    for rate in opts["continue_rates"]:
+        rate_opts = {**opts, "continue_lr": rate}
+        run = continuation(
+            output_dir, VARIANTS[0], data_path, num_documents, rate_opts, opts["rate_seed"]
+        )
+        archive = str(output_dir / run["name"] / "model.tar.gz")
+        accuracy = cached(
+            output_dir / f"{run['name']}.retrieval.json",
+            opts["reuse"],
+            lambda: retrieval_accuracy(Encoder(archive, batch_size=64), *pairs),  # noqa: B023
+        )
+        runs.append({"learning_rate": rate, "retrieval": accuracy})
+        logger.info("continuation rate %g: held-out retrieval accuracy %.3f", rate, accuracy)
+    best = max(runs, key=lambda run: run["retrieval"])
+    return {"runs": runs, "best_learning_rate": best["learning_rate"]}
 
 
 def continuation(
@@ -154,7 +190,7 @@ def continuation(
     """One continuation from the base (reused when done), without its scores."""
     from reproduction_train import VARIANTS, mlm_documents, overrides, train
 
-    name = f"{variant.name}_seed{seed}"
+    name = f"{variant.name}_seed{seed}_lr{opts['continue_lr']:g}"
     base_hf = str(output_dir / "base-hf")
     if variant.epochs > 1:  # (c): as many span tokens as (a), in two epochs over fewer documents
         settings_a = overrides(VARIANTS[0], base_hf, data_path, num_documents, opts, seed)
@@ -173,7 +209,7 @@ def continuation(
         lambda: train(variant, settings, output_dir / name),
     )
     logger.info("%s: trained in %.0f s", name, trained["train_seconds"])
-    return {"seed": seed, **trained}
+    return {"name": name, "seed": seed, "documents": num_documents, **trained}
 
 
 @app.command()
@@ -185,22 +221,27 @@ def main(
     scale: Annotated[str, typer.Option(help="'small' (CPU) or 'large' (GPU, untested).")] = "small",
     num_validation: Annotated[int, typer.Option(help="Documents held out.")] = 300,
     vocab_size: Annotated[int, typer.Option(help="BPE vocabulary of the base.")] = 8192,
-    hidden_size: Annotated[int, typer.Option(help="Width of the base.")] = 256,
+    hidden_size: Annotated[int, typer.Option(help="Width of the base.")] = 128,
     num_layers: Annotated[int, typer.Option(help="Layers of the base.")] = 4,
     seq_len: Annotated[int, typer.Option(help="Tokens per pretraining sequence.")] = 128,
     batch_size: Annotated[int, typer.Option(help="Sequences per pretraining step.")] = 32,
-    base_steps: Annotated[int, typer.Option(help="Optimizer steps of the base.")] = 1200,
+    base_steps: Annotated[int, typer.Option(help="Optimizer steps of the base.")] = 800,
     sweep_steps: Annotated[int, typer.Option(help="Steps of each sweep run.")] = 100,
-    sweep_rates: Annotated[str, typer.Option(help="Peak rates of the sweep.")] = "5e-4,1e-3,2e-3",
+    sweep_rates: Annotated[str, typer.Option(help="Peak rates of the sweep.")] = "1e-3,2e-3,4e-3",
     warmup_fraction: Annotated[float, typer.Option(help="Warm-up, share of steps.")] = 0.06,
     validation_rows: Annotated[int, typer.Option(help="Held-out MLM sequences.")] = 256,
-    continue_documents: Annotated[int, typer.Option(help="Documents of (a) and (b).")] = 800,
+    continue_documents: Annotated[int, typer.Option(help="Documents of (a) and (b).")] = 400,
     continue_batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 8,
-    continue_lr: Annotated[float, typer.Option(help="Peak rate of (a)-(c).")] = 1e-4,
+    continue_rates: Annotated[
+        str, typer.Option(help="Peak rates tried for (a)-(c) (best held-out retrieval).")
+    ] = "1e-4,3e-4",
     temperature: Annotated[float, typer.Option(help="NT-Xent temperature.")] = 0.05,
     min_span_len: Annotated[int, typer.Option(help="Shortest span, in tokens.")] = 16,
     max_span_len: Annotated[int, typer.Option(help="Longest span, in tokens.")] = 128,
     seeds: Annotated[str, typer.Option(help="Seeds of the continuations.")] = "1,2,3",
+    rate_seed: Annotated[int, typer.Option(help="Seed of the continuation rate runs.")] = 1,
+    variants: Annotated[str, typer.Option(help="Continuations to run, of 'abc'.")] = "abc",
+    evaluate_base: Annotated[bool, typer.Option(help="Score the base (for the table).")] = True,
     tasks: Annotated[str, typer.Option(help="Comma-separated SentEval tasks.")] = ",".join(TASKS),
     eval_batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 64,
     seed: Annotated[int, typer.Option(help="Seeds the split and the base.")] = 13,
@@ -212,7 +253,7 @@ def main(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import torch
     from reproduction_base import split_documents
-    from reproduction_eval import retrieval_pairs, score, table
+    from reproduction_eval import retrieval_pairs, score, table, verdict
 
     started = time.perf_counter()
     opts = dict(locals()) | LARGE if scale == "large" else dict(locals())
@@ -220,6 +261,7 @@ def main(
         raise typer.BadParameter(f"--scale must be 'small' or 'large', got {scale!r}.")
     opts["sweep_rates"] = [float(rate) for rate in opts["sweep_rates"].split(",")]
     opts["seeds"] = [int(value) for value in opts["seeds"].split(",")]
+    opts["continue_rates"] = [float(rate) for rate in opts["continue_rates"].split(",")]
     task_list = [task.strip() for task in opts["tasks"].split(",") if task.strip()]
     corpus = shared_dir / "data/corpus/documents.jsonl"
     data_dir = shared_dir / "data/senteval"
@@ -239,21 +281,29 @@ def main(
     logger.info("retrieval: %d held-out anchor/positive pairs", len(pairs[0]))
 
     def evaluated(name: str, model: str) -> Dict:
+        path = output_dir / f"{name}.eval.json"
+        missing = path.is_file() and set(task_list) - set(json.loads(path.read_text())["scores"])
         result = cached(
-            output_dir / f"{name}.eval.json",
-            opts["reuse"],
+            path,
+            opts["reuse"] and not missing,
             lambda: score(model, data_dir, task_list, pairs, opts["eval_batch_size"]),
         )
         logger.info("%s: %s, mean cosine %.3f", name, result["scores"], result["mean_cosine"])
         return result
 
-    base_row = {"train_seconds": base["train_seconds"], **evaluated("base", base_hf)}
-    groups = [{"name": "base (MLM from scratch)", "steps": opts["base_steps"], "runs": [base_row]}]
-    groups += continuations(output_dir, train_texts, opts, evaluated)
+    groups = []
+    if opts["evaluate_base"]:
+        base_row = {"train_seconds": base["train_seconds"], **evaluated("base", base_hf)}
+        groups.append(
+            {"name": "base (MLM from scratch)", "steps": opts["base_steps"], "runs": [base_row]}
+        )
+    measured, variant_groups = continuations(output_dir, train_texts, opts, pairs, evaluated)
+    groups += variant_groups
     summary = {
         "benchmark": "reproduction",
         "settings": {k: v for k, v in opts.items() if isinstance(v, (int, float, str, list))},
         "base": {"sweep": base["sweep"], "curve": base["curve"], "settings": base["settings"]},
+        "continuation_rate": measured,
         "groups": groups,
         "wall_time_s": time.perf_counter() - started,
     }
@@ -261,7 +311,27 @@ def main(
     print()
     print(table(groups))
     print()
+    print(base_line(base, opts))
+    print(f"Continuation rate: {measured}")
+    print("\n".join(verdict(groups)))
     print(f"Wall time: {summary['wall_time_s'] / 60:.1f} min (reused stages not included).")
+
+
+def base_line(base: Dict, opts: Dict) -> str:
+    """The base in one line: shape, steps, chosen rate, held-out masked-LM figures."""
+    last = base["curve"][-1]
+    rates = ", ".join(
+        f"{run['learning_rate']:g}: {run['mlm_loss']:.3f}" for run in base["sweep"]["runs"]
+    )
+    return (
+        f"Base: {opts['num_layers']} layers x {opts['hidden_size']}, "
+        f"vocabulary {opts['vocab_size']}, "
+        f"{base['settings']['steps']} steps of {opts['batch_size']} x {opts['seq_len']} tokens, "
+        f"peak rate {base['settings']['learning_rate']:g} (sweep, held-out MLM loss after "
+        f"{opts['sweep_steps']} steps: {rates}); held-out masked-LM loss {last['mlm_loss']:.3f}, "
+        f"masked-token accuracy {100 * last['masked_accuracy']:.1f}%, "
+        f"{base['train_seconds'] / 60:.1f} min."
+    )
 
 
 def write_results(output_dir: Path, summary: Dict) -> None:

@@ -179,11 +179,18 @@ def sweep(
     validation: torch.Tensor,
     rates: Sequence[float],
     settings: PretrainSettings,
+    cache_dir: Optional[Path] = None,
 ) -> Dict:
     """Each rate for `settings.steps` steps from the same initial weights; the best by held-out
-    masked-LM loss."""
+    masked-LM loss. Each rate's result is kept in `cache_dir` (when given), so that an
+    interrupted sweep resumes."""
     runs = []
     for rate in rates:
+        path = cache_dir / f"sweep_lr{rate:g}.json" if cache_dir is not None else None
+        if path is not None and path.is_file():
+            runs.append(json.loads(path.read_text()))
+            logger.info("sweep (reused): %s", runs[-1])
+            continue
         run = train_mlm(
             model_dir,
             train_rows,
@@ -191,9 +198,10 @@ def sweep(
             PretrainSettings(**{**asdict(settings), "learning_rate": rate}),
             eval_every=settings.steps,
         )
-        runs.append(
-            {"learning_rate": rate, **run["curve"][-1], "train_seconds": run["train_seconds"]}
-        )
+        seconds = run["train_seconds"]
+        runs.append({"learning_rate": rate, **run["curve"][-1], "train_seconds": seconds})
+        if path is not None:
+            path.write_text(json.dumps(runs[-1]))
         logger.info("sweep: %s", runs[-1])
     best = min(runs, key=lambda run: run["mlm_loss"])
     return {"runs": runs, "best_learning_rate": best["learning_rate"]}

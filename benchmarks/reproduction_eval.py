@@ -139,3 +139,30 @@ def table(groups: List[Dict]) -> str:
         cells.append(_mean_sd([run["mean_cosine"] for run in runs], scale=1.0, digits=3))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def verdict(
+    groups: List[Dict], tasks: Sequence[str] = ("STSBenchmark", "SICKRelatedness")
+) -> List[str]:
+    """Lines comparing (a) and (b) with (c) and the base: the difference of means and whether it
+    exceeds 2 standard deviations (over seeds, the larger of the two groups')."""
+    by_name = {group["name"][:3]: group for group in groups}
+    lines = []
+    for better in ("(a)", "(b)"):
+        for worse in ("(c)", "bas"):
+            if better not in by_name or worse not in by_name:
+                continue
+            for task in tasks:
+                if task not in by_name[better]["runs"][0]["scores"]:
+                    continue
+                high = [run["scores"][task] for run in by_name[better]["runs"]]
+                low = [run["scores"][task] for run in by_name[worse]["runs"]]
+                sds = [statistics.stdev(v) for v in (high, low) if len(v) > 1]
+                difference = 100 * (statistics.mean(high) - statistics.mean(low))
+                sd = 100 * max(sds) if sds else float("nan")
+                reached = "above" if difference > 2 * sd else "NOT above"
+                lines.append(
+                    f"{by_name[better]['name']} - {by_name[worse]['name']} on {task}: "
+                    f"{difference:+.1f} (2 sd = {2 * sd:.1f}): {reached}"
+                )
+    return lines
