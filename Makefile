@@ -25,16 +25,16 @@ $(VENV)/.installed: constraints.txt setup.py
 	touch $@
 
 demo: install
-	$(PY) scripts/demo.py --output-dir $(DEMO_DIR) $(if $(MODEL),--model $(MODEL),)
+	$(VENV)/bin/declutr demo --output-dir $(DEMO_DIR) $(if $(MODEL),--model $(MODEL),)
 
 test: install
-	$(PY) -m ruff check declutr scripts tests benchmarks
-	$(PY) -m ruff format --check declutr scripts tests benchmarks
+	$(PY) -m ruff check declutr tests benchmarks
+	$(PY) -m ruff format --check declutr tests benchmarks
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q tests
 
 lint: install
-	$(PY) -m ruff check declutr scripts tests benchmarks
-	$(PY) -m ruff format --check declutr scripts tests benchmarks
+	$(PY) -m ruff check declutr tests benchmarks
+	$(PY) -m ruff format --check declutr tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR)

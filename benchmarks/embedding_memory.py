@@ -23,12 +23,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "documents.txt"
 
 TRAIN = """
-import json, sys
+import json, os, sys
 import declutr
 from allennlp.commands.train import train_model_from_file
 model, documents, out = sys.argv[1:4]
-overrides = {"train_data_path": documents, "dataset_reader.tokenizer.model_name": model,
-             "model.text_field_embedder.token_embedders.tokens.model_name": model,
+os.environ["DECLUTR_MODEL"] = model  # the quickstart config's encoder
+overrides = {"train_data_path": documents,
              "dataset_reader.max_span_len": 32, "dataset_reader.min_span_len": 8,
              "data_loader.batch_size": 4}
 train_model_from_file("training_config/quickstart.jsonnet", out, overrides=json.dumps(overrides))
@@ -75,7 +75,7 @@ def main(
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if model is None:
-            from declutr.common.from_scratch import build_encoder_from_scratch
+            from declutr.testing.from_scratch import build_encoder_from_scratch
 
             texts = FIXTURES.read_text(encoding="utf-8").splitlines()
             model = str(build_encoder_from_scratch(texts, work / "encoder"))

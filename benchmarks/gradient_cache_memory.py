@@ -18,8 +18,7 @@ DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
 STEP = """
 import json, pathlib, sys, time, torch
 from allennlp.nn.util import move_to_device
-sys.path.insert(0, "benchmarks")
-from training_throughput import our_model, read_documents, sample_batches
+from benchmarks.training_throughput import our_model, read_documents, sample_batches
 model, shared, batch_size, max_length, chunk, device = sys.argv[1:7]
 batch_size, max_length = int(batch_size), int(max_length)
 chunk = None if chunk == "none" else int(chunk)

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 import declutr  # noqa: F401
-from declutr.common.from_scratch import build_encoder_from_scratch
+from declutr.testing.from_scratch import build_encoder_from_scratch
 from tests.conftest import fixture_documents
 from tests.models.test_learning import corpus, train_and_validate
 

@@ -80,7 +80,7 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
     from reproduction_base import PretrainSettings, pack, sweep, train_mlm
     from transformers import AutoTokenizer
 
-    from declutr.common.from_scratch import build_encoder_from_scratch
+    from declutr.testing.from_scratch import build_encoder_from_scratch
 
     scratch = output_dir / "scratch"
     if not (opts["reuse"] and (scratch / "config.json").is_file()):

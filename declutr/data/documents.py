@@ -74,7 +74,9 @@ def open_binary(path: PathLike) -> IO[bytes]:
     return gzip.open(path, "rb")
 
 
-def _decode_line(raw: bytes, path: PathLike, line_number: int, json_lines: bool) -> Optional[str]:
+def decode_line(raw: bytes, path: PathLike, line_number: int, json_lines: bool) -> Optional[str]:
+    """Line `line_number` of `path` decoded (its `"text"` if `json_lines`); raises
+    `DocumentFormatError` naming the file and line."""
     try:
         line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
     except UnicodeDecodeError as error:
@@ -147,7 +149,7 @@ def iter_lines_or_errors(path: PathLike) -> Iterator[Tuple[int, Union[str, Docum
         with open_binary(path) as handle:
             for line_number, raw in enumerate(handle, start=1):
                 try:
-                    text = _decode_line(raw, path, line_number, json_lines)
+                    text = decode_line(raw, path, line_number, json_lines)
                 except DocumentFormatError as error:
                     yield line_number, error
                     continue

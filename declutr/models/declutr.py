@@ -8,13 +8,13 @@ from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
 from allennlp.modules.seq2vec_encoders import BagOfEmbeddingsEncoder
+from allennlp.modules.token_embedders import TokenEmbedder
 from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import Average
-from torch.utils.checkpoint import checkpoint
 
 from declutr.losses import ContrastiveLoss
+from declutr.models.grouping import GradientCacheChunks, LengthGroups
 from declutr.modules.distributed import all_gather_with_local_grad, scale_gradient
-from declutr.modules.masking import IGNORE_INDEX
 from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
 from declutr.training.metrics import RetrievalMetric
 
@@ -115,12 +115,7 @@ class DeCLUTR(Model):
         )
         self._feedforward = feedforward
         self._loss = loss
-        self._mlm_embedder = self._find_mlm_embedder() if masked_language_modeling else None
-        if not masked_language_modeling:
-            # An MLM embedder's head then gets no gradient, which DDP refuses: freeze it.
-            for module in self._text_field_embedder.modules():
-                if isinstance(module, PretrainedTransformerMLMEmbedder):
-                    module.freeze_lm_head()
+        self._mlm_embedder = _mlm_embedder(text_field_embedder, masked_language_modeling)
         self._mlm_probability = mlm_probability
         self._scale_fix = scale_fix
         if gradient_cache_chunk_size is not None and gradient_cache_chunk_size < 1:
@@ -136,20 +131,6 @@ class DeCLUTR(Model):
         self._retrieval = RetrievalMetric()
         if initializer is not None:
             initializer(self)
-
-    def _find_mlm_embedder(self) -> PretrainedTransformerMLMEmbedder:
-        embedders = [
-            module
-            for module in self._text_field_embedder.modules()
-            if isinstance(module, PretrainedTransformerMLMEmbedder)
-        ]
-        if len(embedders) != 1:
-            raise ConfigurationError(
-                "masked_language_modeling needs exactly one token embedder of type "
-                f'"pretrained_transformer_mlm" in text_field_embedder, found {len(embedders)}. '
-                "Use that embedder or set masked_language_modeling: false."
-            )
-        return embedders[0]
 
     def forward(  # type: ignore[override]
         self, anchors: TextFieldTensors, positives: Optional[TextFieldTensors] = None
@@ -210,88 +191,41 @@ class DeCLUTR(Model):
     def _embed(self, tokens: TextFieldTensors) -> torch.Tensor:
         """Pooled embeddings, `(batch_size, dim)`, of texts with `(batch_size, seq_len)` tokens."""
         mask = util.get_text_field_mask(tokens)
-        embeddings, _ = self._grouped(self._encode_and_pool, mask, tokens)
+        embeddings, _ = self._strategy()(self._encode_and_pool, mask, tokens)
         return embeddings
 
     def _encode_and_pool(self, tokens: TextFieldTensors) -> Tuple[torch.Tensor, None]:
         mask = util.get_text_field_mask(tokens)
-        return self._seq2vec_encoder(self._text_field_embedder(tokens), mask=mask), None
+        return self._pool(self._text_field_embedder(tokens), mask), None
+
+    def _pool(self, hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self._seq2vec_encoder(hidden_states, mask=mask)
 
     def _embed_masked(
         self, tokens: TextFieldTensors, generator: Optional[torch.Generator] = None
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Like `_embed`, on masked input, plus the mean masked-LM loss (one forward pass);
-        `generator` draws the masks."""
-        mlm_embedder = self._mlm_embedder
-        assert mlm_embedder is not None
-        if len(tokens) != 1:
-            raise ConfigurationError(
-                f"masked_language_modeling supports one token indexer, found {sorted(tokens)}."
-            )
-        (indexed,) = tokens.values()
-        mask = util.get_text_field_mask(tokens)
-        # Mask the whole batch at once, so that grouping and chunking change nothing.
-        masked_ids, labels = mlm_embedder.mask_inputs(
-            indexed["token_ids"], mask, self._mlm_probability, generator
+        """Like `_embed`, on masked input, plus the mean masked-LM loss (one forward pass): the
+        MLM embedder's `masked_lm`, run by the same strategy as `_embed`; `generator` draws the
+        masks."""
+        assert self._mlm_embedder is not None
+        (indexed,) = tokens.values()  # one indexer, checked in the constructor
+        return self._mlm_embedder.masked_lm(
+            indexed["token_ids"],
+            util.get_text_field_mask(tokens),
+            indexed.get("type_ids"),
+            self._mlm_probability,
+            pool=self._pool,
+            run=self._strategy(),
+            generator=generator,
         )
 
-        def encode(masked_ids, mask, labels, type_ids):
-            hidden_states, loss_sum = mlm_embedder.masked_lm_loss_sum(
-                masked_ids, mask, labels, type_ids
-            )
-            return self._seq2vec_encoder(hidden_states, mask=mask), loss_sum
-
-        embeddings, loss_sums = self._grouped(
-            encode, mask, masked_ids, mask, labels, indexed.get("type_ids")
-        )
-        num_masked = labels.ne(IGNORE_INDEX).sum().clamp(min=1)
-        return embeddings, torch.stack(loss_sums).sum() / num_masked
-
-    def _grouped(
-        self, encode: Callable[..., Tuple[torch.Tensor, Any]], mask: torch.Tensor, *inputs: Any
-    ) -> Tuple[torch.Tensor, List[Any]]:
-        """`encode(*inputs)` on groups of rows of similar length, each group's padding cut off.
-
-        `encode` returns `(per_row, extra)`: a tensor with a row per input row, and anything else
-        (one per group, such as a loss sum). Rows are sorted by their length in `mask`, split into
-        `length_groups` groups (or, with gradient caching in training, chunks of
-        `gradient_cache_chunk_size`, each under activation checkpointing), and trimmed to the
-        longest of the group: padding costs no compute beyond the group's longest text. Returns
-        the per-row outputs in input order and the list of extras.
-        """
-        num_rows, seq_len = mask.shape
-        caching = self._gradient_cache_chunk_size is not None and (
-            self.training and torch.is_grad_enabled()
-        )
-        if caching:
-            group_size = self._gradient_cache_chunk_size
-        else:
-            group_size = -(-num_rows // self._length_groups)
-        trimmable = _trimmable(inputs, seq_len)
-        if group_size >= num_rows and not caching:
-            per_row, extra = encode(*inputs)
-            return per_row, [extra]
-        lengths = mask.sum(dim=1)
-        order = torch.argsort(lengths, stable=True) if trimmable else None
-        outputs, extras = [], []
-        for start in range(0, num_rows, group_size):
-            if order is None:
-                rows: Any = slice(start, start + group_size)
-                width = seq_len
-            else:
-                rows = order[start : start + group_size]
-                width = int(lengths[rows].max())
-            group = _select(inputs, rows, width if trimmable else None)
-            if caching:
-                per_row, extra = checkpoint(encode, *group, use_reentrant=False)
-            else:
-                per_row, extra = encode(*group)
-            outputs.append(per_row)
-            extras.append(extra)
-        per_row = torch.cat(outputs)
-        if order is not None:
-            per_row = per_row[torch.argsort(order)]
-        return per_row, extras
+    def _strategy(self) -> Callable[..., Tuple[torch.Tensor, List[Any]]]:
+        """How this batch's spans are encoded (`declutr.models.grouping`): in gradient-cache
+        chunks when training with gradients, else in length groups (one: the whole batch)."""
+        if self._gradient_cache_chunk_size is not None and self.training:
+            if torch.is_grad_enabled():
+                return GradientCacheChunks(self._gradient_cache_chunk_size)
+        return LengthGroups(self._length_groups)
 
     def _project(self, embeddings: torch.Tensor) -> Dict[str, torch.Tensor]:
         output = {"embeddings": embeddings}
@@ -342,29 +276,36 @@ def _seeded_by(token_ids: torch.Tensor) -> torch.Generator:
     return generator
 
 
-def _trimmable(inputs: Any, seq_len: int) -> bool:
-    """Whether every tensor in a nest of tuples and dicts is `(rows, seq_len, ...)`, so that
-    rows may be cut to a shorter length."""
-    if isinstance(inputs, torch.Tensor):
-        return inputs.dim() >= 2 and inputs.size(1) == seq_len
-    if isinstance(inputs, dict):
-        return all(_trimmable(value, seq_len) for value in inputs.values())
-    if isinstance(inputs, tuple):
-        return all(_trimmable(value, seq_len) for value in inputs)
-    return True
-
-
-def _select(inputs: Any, rows: Any, width: Optional[int]) -> Any:
-    """`rows` (a slice or an index tensor) of every tensor in a nest of tuples and dicts, cut
-    to the first `width` positions unless `width` is `None` (`None` values stay `None`)."""
-    if isinstance(inputs, torch.Tensor):
-        selected = inputs[rows]
-        return selected if width is None else selected[:, :width]
-    if isinstance(inputs, dict):
-        return {key: _select(value, rows, width) for key, value in inputs.items()}
-    if isinstance(inputs, tuple):
-        return tuple(_select(value, rows, width) for value in inputs)
-    return inputs
+def _mlm_embedder(
+    text_field_embedder: TextFieldEmbedder, masked_language_modeling: bool
+) -> Optional[PretrainedTransformerMLMEmbedder]:
+    """The one MLM token embedder that `masked_language_modeling` trains (after checking there
+    is exactly one token embedder, so one token indexer); without it, `None`, and the heads of
+    any MLM embedders are frozen (they would get no gradient, which DDP refuses)."""
+    embedders = [
+        module for module in text_field_embedder.children() if isinstance(module, TokenEmbedder)
+    ]
+    mlm_embedders = [
+        module
+        for module in text_field_embedder.modules()
+        if isinstance(module, PretrainedTransformerMLMEmbedder)
+    ]
+    if not masked_language_modeling:
+        for embedder in mlm_embedders:
+            embedder.freeze_lm_head()
+        return None
+    if len(mlm_embedders) != 1:
+        raise ConfigurationError(
+            "masked_language_modeling needs exactly one token embedder of type "
+            f'"pretrained_transformer_mlm" in text_field_embedder, found {len(mlm_embedders)}. '
+            "Use that embedder or set masked_language_modeling: false."
+        )
+    if len(embedders) > 1:
+        raise ConfigurationError(
+            "masked_language_modeling supports one token indexer (and token embedder), found "
+            f"{len(embedders)} token embedders in text_field_embedder."
+        )
+    return mlm_embedders[0]
 
 
 def _flatten(tokens: TextFieldTensors) -> TextFieldTensors:

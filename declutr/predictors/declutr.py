@@ -7,8 +7,8 @@ from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
 from allennlp.predictors import Predictor
 
-from declutr.common.texts import invalid_text_reason
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
+from declutr.data.texts import invalid_text_reason
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import CONFIG_ROOT, DOCUMENTS, PROJECT_ROOT, quickstart_overrides
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, PROJECT_ROOT, quickstart_overrides
 
 ALLENNLP = [sys.executable, "-m", "allennlp"]
 
@@ -25,13 +25,15 @@ def run(args, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained_archive(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "out"
-    overrides = quickstart_overrides(tiny_model)
-    run(
-        ALLENNLP
-        + ["train", str(CONFIG_ROOT / "quickstart.jsonnet"), "-s", str(out)]
-        + ["--include-package", "declutr", "--overrides", json.dumps(overrides)],
-        cwd=PROJECT_ROOT,
-    )
+    overrides = quickstart_overrides()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MODEL_VARIABLE, tiny_model)  # the subprocess inherits it
+        run(
+            ALLENNLP
+            + ["train", str(CONFIG_ROOT / "quickstart.jsonnet"), "-s", str(out)]
+            + ["--include-package", "declutr", "--overrides", json.dumps(overrides)],
+            cwd=PROJECT_ROOT,
+        )
     return out / "model.tar.gz"
 
 

@@ -15,7 +15,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
-from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides
 
 READER_LOGGER = "declutr.data.dataset_readers.declutr"
 # 2 anchors of 16-64 tokens: full spans need 256 tokens; shrunk ones at least 2 * 2 * 16 = 64.
@@ -130,7 +130,9 @@ def test_short_documents_is_validated(tokenizer):
 
 
 @pytest.mark.slow
-def test_a_corpus_of_100_to_300_token_documents_trains(tiny_model, tokenizer, tmp_path):
+def test_a_corpus_of_100_to_300_token_documents_trains(
+    tiny_model, tokenizer, tmp_path, monkeypatch
+):
     # Given 48 documents of 100-300 tokens (36 of them under the 256 full spans need)
     documents = short_corpus(tokenizer, [100, 160, 220, 300])
     lengths = [num_tokens(tokenizer, text) for text in documents]
@@ -140,8 +142,8 @@ def test_a_corpus_of_100_to_300_token_documents_trains(tiny_model, tokenizer, tm
     corpus.write_text("\n".join(documents) + "\n", encoding="utf-8")
     # When the quickstart config, with spans of 16-64 tokens (full spans need 256 tokens) and
     # short_documents="shrink", trains on it for one epoch
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)  # the quickstart config's encoder
     overrides = quickstart_overrides(
-        tiny_model,
         train_data_path=str(corpus),
         **{
             "dataset_reader.max_span_len": 64,

@@ -1,1 +1,1 @@
-"""Tests of `declutr.evaluation` and `scripts/evaluate.py`, on tiny files in SentEval's layout."""
+"""Tests of `declutr.evaluation` and `declutr evaluate`, on tiny files in SentEval's layout."""

@@ -3,17 +3,18 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from declutr.cli import app
 from declutr.evaluation.tasks import checksums
-from tests.embedding import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    return load_script("evaluate")
+    """`declutr evaluate`."""
+    return app
 
 
 def run(script, *args):
-    return CliRunner().invoke(script.app, [str(arg) for arg in args])
+    return CliRunner().invoke(script, ["evaluate"] + [str(arg) for arg in args])
 
 
 def test_writes_json_and_prints_a_table(script, tiny_model, senteval_dir, tmp_path):

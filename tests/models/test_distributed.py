@@ -19,7 +19,7 @@ from allennlp.models.archival import load_archive
 from torch.nn.parallel import DistributedDataParallel
 from transformers import AutoTokenizer
 
-from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides, sampling_reader
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides, sampling_reader
 
 
 def free_port() -> int:
@@ -107,8 +107,8 @@ def test_two_process_cpu_training_writes_an_archive(tiny_model, tmp_path, monkey
     # Given the quickstart config on the fixture documents, with two CPU workers (gloo), and the
     # same documents as validation data (each worker validates on its half)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)
     overrides = quickstart_overrides(
-        tiny_model,
         validation_data_path=str(DOCUMENTS),
         **{"data_loader.batch_size": 2, "distributed": {"cuda_devices": [-1, -1]}},
     )
@@ -166,8 +166,8 @@ def test_two_nodes_train_on_disjoint_documents_with_shared_negatives(
         "primary_address": "127.0.0.1",
         "primary_port": free_port(),
     }
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model_no_dropout)  # the forked nodes inherit it
     overrides = quickstart_overrides(
-        tiny_model_no_dropout,
         **{
             "data_loader.batch_size": 2,
             "distributed": distributed,
@@ -232,8 +232,9 @@ def test_uneven_shards_train_on_one_schedule_with_identical_replicas(
     odd = documents[6:8] + ["too short"] * 4
     corpus = tmp_path / "uneven.txt"
     corpus.write_text("".join(f"{a}\n{b}\n" for a, b in zip(documents[:6], odd)))
+    # The tiny model, with dropout and masking on: replicas must still agree
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)
     overrides = quickstart_overrides(
-        tiny_model,  # dropout and masking on: replicas must still agree
         train_data_path=str(corpus),
         **{
             "data_loader.batch_size": 2,

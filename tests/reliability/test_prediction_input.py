@@ -30,7 +30,7 @@ from tests.reliability.conftest import MAX_LENGTH
 
 ATOL = 1e-5
 PREDICTOR_LOGGER = "declutr.predictors.declutr"
-ENCODER_LOGGER = "declutr.encoder"
+ENCODER_LOGGER = "declutr.inference.encoder"
 LONG = "a long text that goes on and on " * 40  # well over MAX_LENGTH tokens
 READER = "--use-dataset-reader"
 TEN_MB = ("many words in one enormous line " * 330_000)[:10_000_000]

@@ -16,15 +16,14 @@ from typing import Dict, List, Tuple
 import pytest
 import torch
 
-from tests import CONFIG_ROOT, DOCUMENTS, PROJECT_ROOT, quickstart_overrides
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, PROJECT_ROOT, quickstart_overrides
 
 CHECKPOINT = re.compile(r"training_state_e(\d+)_b(\d+)\.th")
 BATCHES_PER_EPOCH = 60  # 120 documents, 2 a batch
 
 
-def train_command(serialization_dir: Path, corpus: Path, model: str, *extra: str):
+def train_command(serialization_dir: Path, corpus: Path, *extra: str):
     overrides = quickstart_overrides(
-        model,
         train_data_path=str(corpus),
         **{
             "data_loader.batch_size": 2,
@@ -107,23 +106,24 @@ def archived_weights(serialization_dir: Path) -> Dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path):
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path, monkeypatch):
     # Given a corpus of 120 documents: 60 batches of 2 per epoch, 2 epochs, with dropout and
     # masking on (the tiny model's dropout, the quickstart config's masked LM)
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)  # the quickstart config's encoder
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(DOCUMENTS.read_text() * 10)
     run = dict(cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=600)
 
     # When one run trains uninterrupted
     uninterrupted = tmp_path / "uninterrupted"
-    result = subprocess.run(train_command(uninterrupted, corpus, tiny_model), **run)
+    result = subprocess.run(train_command(uninterrupted, corpus), **run)
     assert result.returncode == 0, result.stderr[-3000:]
 
     # And another is killed with SIGKILL after a mid-epoch checkpoint of epoch 0, resumed with
     # --recover, killed again after a mid-epoch checkpoint of epoch 1, and resumed again
     crashed = tmp_path / "crashed"
-    kill_after_checkpoint(train_command(crashed, corpus, tiny_model), crashed, 0, 10)
-    recover = train_command(crashed, corpus, tiny_model, "--recover")
+    kill_after_checkpoint(train_command(crashed, corpus), crashed, 0, 10)
+    recover = train_command(crashed, corpus, "--recover")
     kill_after_checkpoint(recover, crashed, 1, 10)
     result = subprocess.run(recover, **run)
     assert result.returncode == 0, result.stderr[-3000:]

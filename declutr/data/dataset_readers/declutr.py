@@ -11,7 +11,7 @@ from allennlp.data.fields import ListField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
 
-from declutr.common.texts import leading_token_ids
+from declutr.data.dataset_readers.arguments import check_sampling_args
 from declutr.data.documents import iter_lines
 from declutr.data.reading import (
     buffered_shuffle,
@@ -23,8 +23,8 @@ from declutr.data.span_sampling import (
     SHORT_DOCUMENTS,
     min_document_length,
     sample_spans,
-    validate_sampling_args,
 )
+from declutr.data.texts import default_max_length, leading_token_ids, token_ids
 
 logger = logging.getLogger(__name__)
 
@@ -143,18 +143,9 @@ class DeCLUTRDatasetReader(DatasetReader):
         }
         self.sample_spans = num_anchors is not None
         if self.sample_spans:
-            if num_positives is None or max_span_len is None or min_span_len is None:
-                raise ConfigurationError(
-                    "num_anchors is set, so num_positives, max_span_len and min_span_len are "
-                    f"required; got num_positives={num_positives}, max_span_len={max_span_len}, "
-                    f"min_span_len={min_span_len}."
-                )
-            try:
-                validate_sampling_args(
-                    num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
-                )
-            except ValueError as error:
-                raise ConfigurationError(str(error)) from None
+            check_sampling_args(
+                num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
+            )
         if short_documents not in SHORT_DOCUMENTS:
             raise ConfigurationError(
                 f"short_documents must be one of {SHORT_DOCUMENTS}, got {short_documents!r}."
@@ -186,12 +177,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         self.deterministic = deterministic
 
     def _default_max_length(self) -> int:
-        num_special = len(self._tokenizer.single_sequence_start_tokens) + len(
-            self._tokenizer.single_sequence_end_tokens
-        )
-        model_max = self._hf_tokenizer.model_max_length
-        # Tokenizers without a known maximum report a huge sentinel value.
-        return (model_max if model_max < 100_000 else 512) - num_special
+        return default_max_length(self._hf_tokenizer)
 
     @property
     def _skips_empty_lines(self) -> bool:
@@ -296,14 +282,7 @@ class DeCLUTRDatasetReader(DatasetReader):
                 text_field.token_indexers = self._token_indexers  # type: ignore[attr-defined]
 
     def _token_ids(self, text: str) -> List[int]:
-        # verbose=False: documents are expected to exceed the model's maximum length.
-        return self._hf_tokenizer(
-            text,
-            add_special_tokens=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            verbose=False,
-        )["input_ids"]
+        return token_ids(self._hf_tokenizer, [text])[0]
 
     def _whole_text_instance(self, text: str) -> Instance:
         """The text's first `max_length` tokens, counting it if it has more."""

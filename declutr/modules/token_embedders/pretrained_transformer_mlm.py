@@ -1,5 +1,5 @@
 import inspect
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from allennlp.common import cached_transformers
@@ -148,12 +148,46 @@ class PretrainedTransformerMLMEmbedder(TokenEmbedder):
         mask: torch.Tensor,
         type_ids: Optional[torch.Tensor] = None,
         mlm_probability: float = 0.15,
+        pool: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+        run: Optional[Callable[..., Tuple[torch.Tensor, List[torch.Tensor]]]] = None,
+        generator: Optional[torch.Generator] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Mask the input and run the model once: `(hidden_states, mean masked-LM loss)`, the
-        loss 0 (with a gradient) if no token was selected."""
-        masked_ids, labels = self.mask_inputs(token_ids, mask, mlm_probability)
-        hidden_states, loss_sum = self.masked_lm_loss_sum(masked_ids, mask, labels, type_ids)
-        return hidden_states, loss_sum / labels.ne(IGNORE_INDEX).sum().clamp(min=1)
+        """Mask the input and run the model on it: `(outputs, mean masked-LM loss)`, the loss 0
+        (with a gradient) if no token was selected.
+
+        The whole batch is masked at once, so how the passes cover it changes nothing.
+
+        # Parameters
+
+        token_ids, mask, type_ids
+            As in `forward`, `(batch_size, seq_len)`.
+        mlm_probability : `float`, optional (default=`0.15`)
+            As in `mask_inputs`.
+        pool : `Callable`, optional (default=`None`)
+            Applied to each pass's hidden states and mask (the model's pooling): `outputs` are
+            then its results, else the hidden states, `(batch_size, seq_len, hidden_size)`.
+        run : `Callable`, optional (default=`None`)
+            How passes cover the batch, as a strategy of `declutr.models.grouping`:
+            `run(step, mask, masked_ids, mask, labels, type_ids)` returns the per-row outputs and
+            the loss sum of every pass. `None`: one pass over the whole batch.
+        generator : `torch.Generator`, optional (default=`None`)
+            Draws the masks, as in `mask_inputs`.
+        """
+        masked_ids, labels = self.mask_inputs(token_ids, mask, mlm_probability, generator)
+
+        def step(
+            ids: torch.Tensor, step_mask: torch.Tensor, step_labels: torch.Tensor, types: Any
+        ) -> Tuple[torch.Tensor, torch.Tensor]:
+            hidden_states, loss_sum = self.masked_lm_loss_sum(ids, step_mask, step_labels, types)
+            return (hidden_states if pool is None else pool(hidden_states, step_mask)), loss_sum
+
+        if run is None:
+            outputs, loss_sum = step(masked_ids, mask, labels, type_ids)
+            loss_sums = [loss_sum]
+        else:
+            outputs, loss_sums = run(step, mask, masked_ids, mask, labels, type_ids)
+        num_masked = labels.ne(IGNORE_INDEX).sum().clamp(min=1)
+        return outputs, torch.stack(loss_sums).sum() / num_masked
 
 
 def _find_lm_head(mlm_model: torch.nn.Module) -> Optional[torch.nn.Module]:

@@ -15,7 +15,7 @@ from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 
 from declutr import Encoder
-from declutr.common.archives import (
+from declutr.compat.archives import (
     ArchiveError,
     UnsafeArchiveError,
     check_weights_file,

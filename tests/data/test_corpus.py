@@ -12,15 +12,15 @@ from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 from transformers import AutoTokenizer
 from typer.testing import CliRunner, Result
 
+from declutr.cli import app
 from declutr.data import DeCLUTRDatasetReader
-from tests import CONFIG_ROOT, DOCUMENTS
-from tests.embedding import load_script
-
-prepare = load_script("prepare_corpus")
+from declutr.data.corpus import prepare_corpus
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE
 
 
 def run(*args: object) -> Result:
-    return CliRunner().invoke(prepare.app, [str(arg) for arg in args] + ["--no-progress"])
+    arguments = ["prepare-corpus"] + [str(arg) for arg in args] + ["--no-progress"]
+    return CliRunner().invoke(app, arguments)
 
 
 def write_tar(path: Path, members: Dict[str, bytes], mode: str = "w") -> Path:
@@ -77,7 +77,8 @@ def test_json_lines_in_and_out(tmp_path):
     written = [json.loads(line)["text"] for line in output_lines(tmp_path / "out.jsonl")]
     assert written == ["A json document.", "Another."]
     assert "kept 2, dropped 2 (0 empty, 0 shorter than 1 tokens" in result.output
-    assert 'in.jsonl, line 3: no string "text" field' in result.output
+    # Decoded as the reader decodes them (declutr.data.documents.decode_line)
+    assert 'in.jsonl, line 3: expected a JSON object with a string "text" field' in result.output
     assert "in.jsonl, line 5: invalid JSON" in result.output
 
 
@@ -165,15 +166,13 @@ def test_min_length_counts_subword_tokens_of_the_reader(tmp_path, tiny_model):
     assert f"2 shorter than {min_length} tokens counted by {tiny_model}" in result.output
 
 
-def test_min_length_from_config_matches_the_reader(tmp_path, tiny_model):
+def test_min_length_from_config_matches_the_reader(tmp_path, tiny_model, monkeypatch):
     # Given: the fixture documents, some cut short
     documents = DOCUMENTS.read_text(encoding="utf-8").splitlines()
     lines = documents + [document[:300] for document in documents[:4]]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    overrides = {
-        "dataset_reader.tokenizer.model_name": tiny_model,
-        "dataset_reader.max_span_len": 32,
-    }
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)  # the quickstart config's encoder
+    overrides = {"dataset_reader.max_span_len": 32}
 
     # When: the minimum and the tokenizer come from the training config
     result = run(
@@ -256,7 +255,7 @@ def test_output_is_protected(tmp_path):
 
 def _peak_memory(path: Path, output: Path) -> int:
     tracemalloc.start()
-    counts = prepare.prepare_corpus([path], output, min_length=3, progress=False)
+    counts = prepare_corpus([path], output, min_length=3, progress=False)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert counts.kept > 0

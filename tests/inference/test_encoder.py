@@ -14,7 +14,8 @@ from allennlp.predictors import Predictor
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from declutr import Encoder
-from tests.embedding.conftest import MAX_LENGTH, train
+from tests import FIXTURES_ROOT
+from tests.inference.conftest import MAX_LENGTH, train
 
 ATOL = 1e-5
 
@@ -35,14 +36,9 @@ def test_every_source_embeds_as_the_predictor(source, request, texts, predicted)
 
 def test_plain_transformer_embedder(tiny_model, texts, tmp_path):
     # Given: a model trained without masked LM, so with allennlp's "pretrained_transformer"
-    overrides = {
-        "trainer.cuda_device": -1,
-        "trainer.use_amp": False,
-        "dataset_reader.max_length": 48,
-    }
-    archive = (
-        train("contrastive_only", tiny_model, tmp_path / "model", **overrides) / "model.tar.gz"
-    )
+    config = FIXTURES_ROOT / "configs" / "contrastive_only.jsonnet"
+    overrides = {"dataset_reader.max_length": 48}
+    archive = train(config, tiny_model, tmp_path / "model", **overrides) / "model.tar.gz"
     predictor = Predictor.from_archive(load_archive(str(archive)), "declutr")
 
     # When

@@ -1,5 +1,5 @@
-"""What the predictor and `Encoder` accept as a text, and how a long text is cut to the model's
-maximum, shared so that both treat the same input the same way.
+"""What the reader, the predictor and `Encoder` accept as a text, how they tokenize it, and how a
+long text is cut to the model's maximum, shared so that all treat the same input the same way.
 
 - A text is any `str` that is valid Unicode: the empty string and whitespace-only strings
   included (they are embedded as given: an empty text is the special tokens alone). `None`,
@@ -11,6 +11,10 @@ maximum, shared so that both treat the same input the same way.
 
 from typing import Any, List, Optional, Sequence, Tuple
 
+# Tokenizers without a known maximum length report a huge sentinel value instead; such
+# tokenizers get `FALLBACK_MODEL_MAX_LENGTH` positions.
+SENTINEL_MODEL_MAX_LENGTH = 100_000
+FALLBACK_MODEL_MAX_LENGTH = 512
 # A text of more than this many characters per kept token is tokenized by prefixes: the first
 # prefix holds this many characters per token (English averages about four per token).
 CHARACTERS_PER_TOKEN = 16
@@ -60,7 +64,7 @@ def leading_token_ids(
     limit = CHARACTERS_PER_TOKEN * (max_tokens + 1)
     short = [index for index, text in enumerate(texts) if len(text) <= limit]
     results: List[Tuple[List[int], bool]] = [([], False)] * len(texts)
-    for index, ids in zip(short, _token_ids(tokenizer, [texts[i] for i in short])):
+    for index, ids in zip(short, token_ids(tokenizer, [texts[i] for i in short])):
         results[index] = (ids[:max_tokens], len(ids) > max_tokens)
     for index, text in enumerate(texts):
         if len(text) > limit:
@@ -73,16 +77,26 @@ def _leading_token_ids_of_long_text(
 ) -> Tuple[List[int], bool]:
     previous: Optional[List[int]] = None
     while limit < len(text):
-        ids = _token_ids(tokenizer, [text[:limit]])[0][: max_tokens + 1]
+        ids = token_ids(tokenizer, [text[:limit]])[0][: max_tokens + 1]
         if previous == ids and len(ids) > max_tokens:
             return ids[:max_tokens], True
         previous = ids
         limit *= 2
-    ids = _token_ids(tokenizer, [text])[0]
+    ids = token_ids(tokenizer, [text])[0]
     return ids[:max_tokens], len(ids) > max_tokens
 
 
-def _token_ids(tokenizer: Any, texts: List[str]) -> List[List[int]]:
+def default_max_length(tokenizer: Any) -> int:
+    """The default `max_length` of the reader and of `Encoder`: the tokenizer's maximum number of
+    positions less its special tokens (512 positions when the tokenizer reports no maximum)."""
+    model_max = tokenizer.model_max_length
+    if model_max >= SENTINEL_MODEL_MAX_LENGTH:
+        model_max = FALLBACK_MODEL_MAX_LENGTH
+    return model_max - tokenizer.num_special_tokens_to_add(pair=False)
+
+
+def token_ids(tokenizer: Any, texts: List[str]) -> List[List[int]]:
+    """The subword ids of each text, without special tokens, untruncated."""
     if not texts:
         return []
     # verbose=False: texts are expected to exceed the model's maximum length.
@@ -99,7 +113,7 @@ def special_tokens_around(tokenizer: Any) -> Tuple[List[int], List[int]]:
     """The ids `tokenizer` puts before and after one text (`<s>` and `</s>` for RoBERTa), found as
     allennlp's tokenizer finds them: by tokenizing a probe with and without special tokens."""
     for probe in ("a", "1"):
-        inner = _token_ids(tokenizer, [probe])[0]
+        inner = token_ids(tokenizer, [probe])[0]
         whole = tokenizer(probe, return_attention_mask=False, return_token_type_ids=False)
         whole = whole["input_ids"]
         for start in range(len(whole) - len(inner) + 1):

@@ -9,8 +9,8 @@ from transformers import AutoModel, AutoTokenizer
 from typer.testing import CliRunner
 
 from declutr import Encoder
-from tests.embedding import load_script
-from tests.embedding.conftest import MAX_LENGTH
+from declutr.cli import app
+from tests.inference.conftest import MAX_LENGTH
 
 MIN_COSINE = 0.9999
 
@@ -99,8 +99,9 @@ def test_export_needs_no_sentence_transformers(encoder, tmp_path, monkeypatch):
 
 
 def test_export_command_errors(archive_file, exported_dir, tmp_path):
-    app = load_script("export").app
-    missing = CliRunner().invoke(app, [str(tmp_path / "missing.tar.gz"), str(tmp_path / "out")])
+    missing = CliRunner().invoke(
+        app, ["export", str(tmp_path / "missing.tar.gz"), str(tmp_path / "out")]
+    )
     assert missing.exit_code == 1 and "No archive" in missing.output
-    not_empty = CliRunner().invoke(app, [str(archive_file), str(exported_dir)])
+    not_empty = CliRunner().invoke(app, ["export", str(archive_file), str(exported_dir)])
     assert not_empty.exit_code == 1 and "not empty; pass --force" in not_empty.output

@@ -15,7 +15,7 @@ matches its input is skipped, and nothing is merged until every part is there.
 
 ```python
 from declutr import Encoder
-from declutr.sharding import embed_shard, merge_shards
+from declutr.inference.sharding import embed_shard, merge_shards
 
 encoder = Encoder("model.tar.gz")
 embed_shard(encoder, "corpus.txt", "vectors.npy", rank=0, world_size=2)  # in process 0
@@ -23,7 +23,7 @@ embed_shard(encoder, "corpus.txt", "vectors.npy", rank=1, world_size=2)  # in pr
 merge_shards("vectors.npy")  # once all parts exist
 ```
 
-`scripts/embed.py` does all of this from the command line under `torchrun`.
+`declutr embed` does all of this from the command line under `torchrun`.
 """
 
 import hashlib
@@ -34,11 +34,12 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from declutr.encoder import Encoder, _count_lines
+from declutr.inference.encoder import Encoder
+from declutr.inference.outputs import atomic_path, count_lines, write_npy
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +115,10 @@ def embed_shard(
         raise FileNotFoundError(f"No input file {input_path}.")
     part = part_path(output_path, rank, world_size)
     manifest_path = _manifest_path(part)
-    stat = input_path.stat()
     identity = {
         "format": MANIFEST_FORMAT,
         "input": str(input_path.resolve()),
-        "input_bytes": stat.st_size,
+        "input_bytes": input_path.stat().st_size,
         "world_size": world_size,
         "rank": rank,
         "model": encoder.source,
@@ -127,12 +127,10 @@ def embed_shard(
         "normalize": normalize,
         "on_error": on_error,
     }
-    if not overwrite and manifest_path.is_file() and part.is_file():
-        existing = json.loads(manifest_path.read_text())
-        if all(existing.get(key) == value for key, value in identity.items()):
-            logger.info("Rank %d of %d: %s is already complete; kept.", rank, world_size, part)
-            return manifest_path
-    num_lines = _count_lines(input_path)
+    if not overwrite and _is_complete(part, identity):
+        logger.info("Rank %d of %d: %s is already complete; kept.", rank, world_size, part)
+        return manifest_path
+    num_lines = count_lines(input_path)
     start, end = shard_bounds(num_lines, rank, world_size)
     started = time.perf_counter()
     rows = encoder.encode_file(
@@ -150,20 +148,11 @@ def embed_shard(
             f"{input_path} changed while rank {rank} embedded it: expected "
             f"{end - start} lines from line {start}, read {rows}."
         )
-    manifest = {
-        **identity,
-        "input_lines": num_lines,
-        "start": start,
-        "end": end,
-        "rows": rows,
-        "part": part.name,
-        "part_sha256": _sha256(part),
-        "skipped": encoder.skipped,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    temporary = manifest_path.with_name(manifest_path.name + ".partial")
-    temporary.write_text(json.dumps(manifest, indent=2))
-    os.replace(temporary, manifest_path)  # the manifest exists only once the part is complete
+    done = {"input_lines": num_lines, "start": start, "end": end, "rows": rows}
+    done.update(part=part.name, part_sha256=_sha256(part), skipped=encoder.skipped)
+    done["seconds"] = round(time.perf_counter() - started, 3)
+    with atomic_path(manifest_path) as temporary:  # it exists only once the part is complete
+        temporary.write_text(json.dumps({**identity, **done}, indent=2))
     return manifest_path
 
 
@@ -177,35 +166,41 @@ def merge_shards(output_path: PathLike, remove_parts: bool = False) -> int:
     """
     output_path = Path(output_path)
     manifests = _read_manifests(output_path)
-    first = manifests[0]
-    num_rows = first["input_lines"]
-    temporary = output_path.with_name(output_path.name + ".partial")
-    if output_path.suffix.lower() == ".npy":
-        shape = (num_rows, first["dim"])
-        if num_rows == 0:
-            with open(temporary, "wb") as handle:
-                np.save(handle, np.zeros(shape, dtype=np.float32), allow_pickle=False)
+    num_rows = manifests[0]["input_lines"]
+    with atomic_path(output_path) as temporary:
+        if output_path.suffix.lower() == ".npy":
+            blocks = _part_blocks(output_path, manifests)
+            write_npy(temporary, blocks, (num_rows, manifests[0]["dim"]))
         else:
-            merged = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float32, shape=shape)
-            for manifest in manifests:
-                part = np.load(output_path.with_name(manifest["part"]), mmap_mode="r")
-                for block in range(0, len(part), _BLOCK_ROWS):
-                    rows = part[block : block + _BLOCK_ROWS]
-                    merged[manifest["start"] + block : manifest["start"] + block + len(rows)] = rows
-            merged.flush()
-            del merged
-    else:
-        with open(temporary, "wb") as merged_file:
-            for manifest in manifests:
-                with open(output_path.with_name(manifest["part"]), "rb") as part_file:
-                    shutil.copyfileobj(part_file, merged_file)
-    os.replace(temporary, output_path)
+            with open(temporary, "wb") as merged_file:
+                for manifest in manifests:
+                    with open(output_path.with_name(manifest["part"]), "rb") as part_file:
+                        shutil.copyfileobj(part_file, merged_file)
     if remove_parts:
         for manifest in manifests:
             output_path.with_name(manifest["part"]).unlink()
             _manifest_path(output_path.with_name(manifest["part"])).unlink()
     logger.info("Merged %d parts into %s (%d rows).", len(manifests), output_path, num_rows)
     return num_rows
+
+
+def _part_blocks(
+    output_path: Path, manifests: List[Dict[str, Any]]
+) -> Iterator[Tuple[int, np.ndarray]]:
+    """`(first row, rows)` blocks of every `.npy` part, read through a memory map."""
+    for manifest in manifests:
+        part = np.load(output_path.with_name(manifest["part"]), mmap_mode="r")
+        for block in range(0, len(part), _BLOCK_ROWS):
+            yield manifest["start"] + block, part[block : block + _BLOCK_ROWS]
+
+
+def _is_complete(part: Path, identity: Dict[str, Any]) -> bool:
+    """Whether `part` and its manifest exist, the manifest matching `identity`."""
+    manifest_path = _manifest_path(part)
+    if not (manifest_path.is_file() and part.is_file()):
+        return False
+    existing = json.loads(manifest_path.read_text())
+    return all(existing.get(key) == value for key, value in identity.items())
 
 
 def _manifest_path(part: Path) -> Path:
@@ -235,7 +230,7 @@ def _read_manifests(output_path: Path) -> List[Dict[str, Any]]:
     if not found:
         raise ShardError(
             f"No parts of {output_path} found (expected {pattern} beside it); run "
-            "scripts/embed.py under torchrun first, or embed_shard on every rank."
+            "`declutr embed` under torchrun first, or embed_shard on every rank."
         )
     if len(found) > 1:
         raise ShardError(

@@ -1,7 +1,7 @@
 """Compatibility patches for allennlp 2.10.1 (archived) on current torch and transformers.
 
 Every patch is applied once, on `import declutr`, names the upstream break it mends, and has a
-test in `tests/test_compat.py` that fails without it.
+test in `tests/compat/test_patches.py` that fails without it.
 """
 
 import functools
@@ -17,7 +17,7 @@ from allennlp.nn import util as nn_util
 from allennlp.training import checkpointer as checkpointer_module
 from allennlp.training.checkpointer import Checkpointer
 
-from declutr.common.archives import check_archive_file, check_weights_file
+from declutr.compat.archives import check_archive_file, check_weights_file
 
 _PATCHED_MARK = "_declutr_patched"
 
@@ -112,9 +112,10 @@ class _TorchWithAtomicSave:
 
     @staticmethod
     def save(obj: Any, path: Any, *args: Any, **kwargs: Any) -> None:
-        temporary = f"{os.fspath(path)}.partial"
-        torch.save(obj, temporary, *args, **kwargs)
-        os.replace(temporary, path)
+        from declutr.inference.outputs import atomic_path  # not at import: patches come first
+
+        with atomic_path(os.fspath(path)) as temporary:
+            torch.save(obj, temporary, *args, **kwargs)
 
 
 def _atomic_checkpoints() -> None:

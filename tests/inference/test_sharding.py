@@ -12,8 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from declutr.sharding import ShardError, embed_shard, merge_shards, part_path, shard_bounds
-from tests import PROJECT_ROOT
+from declutr.inference.sharding import (
+    ShardError,
+    embed_shard,
+    merge_shards,
+    part_path,
+    shard_bounds,
+)
 
 
 @given(st.integers(0, 1000), st.integers(1, 17))
@@ -132,10 +137,10 @@ def test_torchrun_two_cpu_ranks_equal_one_process(archive_file, encoder, corpus,
     # Given one process's output
     single = tmp_path / "single.npy"
     encoder.encode_file(corpus, single)
-    # When torchrun starts two CPU ranks of scripts/embed.py
+    # When torchrun starts two CPU ranks of `declutr embed`
     output = tmp_path / "sharded.npy"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc-per-node", "2", str(PROJECT_ROOT / "scripts" / "embed.py"), "embed"]
+    command += ["--nproc-per-node", "2", "--module", "declutr.cli", "embed"]
     command += [str(archive_file), str(corpus), str(output), "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
@@ -149,9 +154,8 @@ def test_torchrun_two_cpu_ranks_equal_one_process(archive_file, encoder, corpus,
 def test_cli_embeds_in_one_process_and_merge_names_missing_parts(archive_file, corpus, tmp_path):
     from typer.testing import CliRunner
 
-    from tests.embedding import load_script
+    from declutr.cli import app
 
-    app = load_script("embed").app
     output = tmp_path / "out.npy"
     result = CliRunner().invoke(app, ["embed", str(archive_file), str(corpus), str(output)])
     assert result.exit_code == 0, result.output

@@ -15,13 +15,13 @@ for both before anything is extracted or unpickled:
 
 allennlp 2.10.1 calls `torch.load` without `weights_only`, so its safety rests on torch's default
 (`True` since torch 2.6), which the environment variable `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`
-turns off. `declutr.compat` therefore runs these checks inside allennlp itself, on `import
+turns off. `declutr.compat.patches` therefore runs these checks inside allennlp itself, on `import
 declutr`: `load_archive` (and so `allennlp predict`, `evaluate` and `Predictor.from_path`) checks
 the archive before extracting it and the weights before reading them, and a transformer's
 `override_weights_file` is checked too. `load_archive_safely` is the entry point for code:
 
 ```python
-from declutr.common.archives import ArchiveError, load_archive_safely
+from declutr.compat.archives import ArchiveError, load_archive_safely
 
 archive = load_archive_safely("model.tar.gz")  # raises ArchiveError if it is refused
 ```
@@ -70,9 +70,8 @@ def load_archive_safely(
     truncated, corrupt or non-archive file and `UnsafeArchiveError` for an archive holding code
     or paths outside itself; other errors (a missing file, a bad config) are allennlp's.
     """
-    from declutr.compat import apply_patches
-
-    apply_patches()  # the checks run inside allennlp's own loading (idempotent)
+    # The checks run inside allennlp's own loading: importing `declutr.compat` (the package of
+    # this module) applied the patches that add them.
     try:
         return load_archive(
             archive_file, cuda_device=cuda_device, overrides=overrides, weights_file=weights_file

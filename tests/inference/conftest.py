@@ -12,28 +12,33 @@ from allennlp.predictors import Predictor
 from typer.testing import CliRunner
 
 from declutr import Encoder
-from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
-from tests.embedding import load_script
+from declutr.cli import app
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides
 
 MAX_LENGTH = 64  # the quickstart reader's max_length: longer texts are truncated
 
 
-def train(config: str, tiny_model: str, serialization_dir: Path, **overrides) -> Path:
-    """Train `training_config/<config>.jsonnet` on the fixtures with the tiny model, with short
-    spans (documents need 2 * 2 * 32 tokens), for one epoch on the CPU."""
-    overrides = quickstart_overrides(tiny_model, **overrides)
-    train_model_from_file(
-        str(CONFIG_ROOT / f"{config}.jsonnet"),
-        str(serialization_dir),
-        overrides=json.dumps(overrides),
-    )
+def train(config: Path, tiny_model: str, serialization_dir: Path, **overrides) -> Path:
+    """Train `config` (the quickstart config or a fixture config) on the fixtures with the tiny
+    model, with short spans (documents need 2 * 2 * 32 tokens), for one epoch on the CPU."""
+    overrides = quickstart_overrides(**overrides)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MODEL_VARIABLE, tiny_model)
+        patch.setenv("DECLUTR_TEST_MODEL", tiny_model)
+        patch.setenv("DECLUTR_TEST_DOCUMENTS", str(DOCUMENTS))
+        train_model_from_file(
+            str(config),
+            str(serialization_dir),
+            overrides=json.dumps(overrides),
+        )
     return serialization_dir
 
 
 @pytest.fixture(scope="session")
 def serialization_dir(tiny_model: str, tmp_path_factory) -> Path:
     """A serialization directory of the quickstart config (masked LM and contrastive loss)."""
-    return train("quickstart", tiny_model, tmp_path_factory.mktemp("declutr-model") / "model")
+    serialization_dir = tmp_path_factory.mktemp("declutr-model") / "model"
+    return train(CONFIG_ROOT / "quickstart.jsonnet", tiny_model, serialization_dir)
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +58,9 @@ def encoder(archive_file: Path) -> Encoder:
 
 @pytest.fixture(scope="session")
 def exported_dir(archive_file: Path, tmp_path_factory) -> Path:
-    """`scripts/export.py ARCHIVE OUT_DIR`, run in-process."""
+    """`declutr export ARCHIVE OUT_DIR`, run in-process."""
     output_dir = tmp_path_factory.mktemp("export") / "declutr-tiny"
-    result = CliRunner().invoke(load_script("export").app, [str(archive_file), str(output_dir)])
+    result = CliRunner().invoke(app, ["export", str(archive_file), str(output_dir)])
     assert result.exit_code == 0, result.output
     return output_dir
 

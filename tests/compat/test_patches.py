@@ -12,7 +12,7 @@ from allennlp.models import archival
 from allennlp.nn import util as nn_util
 
 import declutr  # noqa: F401
-from declutr.common.archives import UnsafeArchiveError
+from declutr.compat.archives import UnsafeArchiveError
 from tests.reliability import WritesMarker
 
 

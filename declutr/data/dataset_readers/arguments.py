@@ -1,0 +1,29 @@
+"""Validation of the "declutr" reader's span sampling arguments, as configuration errors."""
+
+from typing import Optional
+
+from allennlp.common.checks import ConfigurationError
+
+from declutr.data.span_sampling import validate_sampling_args
+
+
+def check_sampling_args(
+    num_anchors: Optional[int],
+    num_positives: Optional[int],
+    max_span_len: Optional[int],
+    min_span_len: Optional[int],
+    sampling_strategy: Optional[str],
+) -> None:
+    """Raise `ConfigurationError` unless the span sampling arguments are complete and valid."""
+    if num_positives is None or max_span_len is None or min_span_len is None:
+        raise ConfigurationError(
+            "num_anchors is set, so num_positives, max_span_len and min_span_len are "
+            f"required; got num_positives={num_positives}, max_span_len={max_span_len}, "
+            f"min_span_len={min_span_len}."
+        )
+    try:
+        validate_sampling_args(
+            num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
+        )
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None

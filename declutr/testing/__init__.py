@@ -1,0 +1,1 @@
+"""Helpers for tests, demos and benchmarks: `from_scratch` builds tiny encoders offline."""

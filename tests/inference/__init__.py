@@ -1,0 +1,1 @@
+"""Tests of `declutr.inference`: `Encoder`, its export and sharded embedding, and their commands."""
