@@ -6,7 +6,7 @@
     output = evaluate(Encoder("model.tar.gz"), "SentEval/data/downstream", ["STSBenchmark", "MR"])
     output["results"]["STSBenchmark"]["spearman"]
 
-`scripts/evaluate.py` runs it from the command line. Modules: `tasks` (the tasks' files and
+`declutr evaluate` runs it from the command line. Modules: `tasks` (the tasks' files and
 readers), `embedding` (each distinct text embedded once), `sts` and `classification` (the
 metrics), `runner` (`evaluate`), `report` (the table) and `mteb` (`MTEBEncoder`).
 """

@@ -16,7 +16,7 @@ a dependency of declutr. With network access:
     results = mteb.MTEB(tasks=tasks).run(model, output_folder="results/declutr")
 
 MTEB downloads its datasets from the Hugging Face hub and scores STS12-16 with all pairs of a
-year pooled: the `spearman_all` of `scripts/evaluate.py`, not SentEval's mean over subsets.
+year pooled: the `spearman_all` of `declutr evaluate`, not SentEval's mean over subsets.
 """
 
 from typing import Any, Iterable, List, Mapping, Optional
