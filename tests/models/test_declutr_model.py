@@ -117,6 +117,17 @@ def test_masked_language_modeling_needs_the_mlm_embedder():
         build("contrastive_only", masked_language_modeling=True)
 
 
+def test_masked_language_modeling_needs_one_token_indexer(tiny_model):
+    # Given the MLM embedder plus a second token embedder (so a second token indexer)
+    embedders = Params.from_file(str(CONFIGS / "declutr.jsonnet"))["model"]["text_field_embedder"][
+        "token_embedders"
+    ].as_dict()
+    embedders["characters"] = {"type": "pretrained_transformer", "model_name": tiny_model}
+    # Then the model refuses it when it is built, not at the first batch
+    with pytest.raises(ConfigurationError, match="supports one token indexer"):
+        build("declutr", text_field_embedder={"token_embedders": embedders})
+
+
 def test_mlm_probability_is_validated():
     with pytest.raises(ConfigurationError, match="mlm_probability"):
         build("declutr", mlm_probability=1.5)
