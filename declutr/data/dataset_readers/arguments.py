@@ -1,10 +1,27 @@
-"""Validation of the "declutr" reader's span sampling arguments, as configuration errors."""
+"""Validation of the "declutr" reader's constructor arguments, as configuration errors."""
 
-from typing import Optional
+from typing import Any, Optional
 
 from allennlp.common.checks import ConfigurationError
+from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 
-from declutr.data.span_sampling import validate_sampling_args
+from declutr.data.span_sampling import SHORT_DOCUMENTS, validate_sampling_args
+
+
+def check_tokenizer(tokenizer: Any) -> None:
+    """The reader samples spans of subword tokens: it needs a "pretrained_transformer" one."""
+    if not isinstance(tokenizer, PretrainedTransformerTokenizer):
+        raise ConfigurationError(
+            "The declutr reader samples spans of subword tokens and needs a "
+            f'"pretrained_transformer" tokenizer, got {type(tokenizer).__name__}.'
+        )
+
+
+def check_short_documents(short_documents: str) -> None:
+    if short_documents not in SHORT_DOCUMENTS:
+        raise ConfigurationError(
+            f"short_documents must be one of {SHORT_DOCUMENTS}, got {short_documents!r}."
+        )
 
 
 def check_sampling_args(

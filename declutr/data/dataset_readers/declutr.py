@@ -9,9 +9,13 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import ListField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
-from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
+from allennlp.data.tokenizers import Tokenizer
 
-from declutr.data.dataset_readers.arguments import check_sampling_args
+from declutr.data.dataset_readers.arguments import (
+    check_sampling_args,
+    check_short_documents,
+    check_tokenizer,
+)
 from declutr.data.documents import iter_lines
 from declutr.data.reading import (
     buffered_shuffle,
@@ -20,7 +24,6 @@ from declutr.data.reading import (
     nothing_long_enough,
 )
 from declutr.data.span_sampling import (
-    SHORT_DOCUMENTS,
     min_document_length,
     sample_spans,
 )
@@ -131,11 +134,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         super().__init__(
             manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
         )
-        if not isinstance(tokenizer, PretrainedTransformerTokenizer):
-            raise ConfigurationError(
-                "The declutr reader samples spans of subword tokens and needs a "
-                f'"pretrained_transformer" tokenizer, got {type(tokenizer).__name__}.'
-            )
+        check_tokenizer(tokenizer)
         self._tokenizer = tokenizer
         self._hf_tokenizer = tokenizer.tokenizer
         self._token_indexers = token_indexers or {
@@ -146,10 +145,7 @@ class DeCLUTRDatasetReader(DatasetReader):
             check_sampling_args(
                 num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
             )
-        if short_documents not in SHORT_DOCUMENTS:
-            raise ConfigurationError(
-                f"short_documents must be one of {SHORT_DOCUMENTS}, got {short_documents!r}."
-            )
+        check_short_documents(short_documents)
         self._num_anchors = num_anchors
         self._num_positives = num_positives
         self._max_span_len = max_span_len
