@@ -11,6 +11,7 @@ CORPUS_DIR holds the demo's `train.txt` and `heldout.jsonl` (`{"text", "category
 """
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -47,11 +48,10 @@ def scores(model: str, heldout: List[Dict[str, str]], senteval: Path) -> Dict[st
 def train(model: str, corpus_dir: Path, rate: float, output: Path) -> Dict[str, float]:
     from allennlp.commands.train import train_model_from_file
 
+    os.environ["DECLUTR_MODEL"] = model  # the quickstart config's encoder
     overrides = {
         "train_data_path": str(corpus_dir / "train.txt"),
         "validation_data_path": str(corpus_dir / "heldout.jsonl"),
-        "dataset_reader.tokenizer.model_name": model,
-        "model.text_field_embedder.token_embedders.tokens.model_name": model,
         "trainer.optimizer.lr": rate,
         "trainer.optimizer.correct_bias": True,
     }

@@ -14,7 +14,7 @@ from declutr.evaluation.before_after import (
     untrained_model,
     verdict,
 )
-from tests import CONFIG_ROOT, DOCUMENTS, quickstart_overrides
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides
 
 
 def test_one_nn_accuracy_leaves_each_document_out():
@@ -59,7 +59,7 @@ def test_verdict(after, start):
     assert "validation retrieval accuracy" in line
 
 
-def test_score_measures_a_real_model_on_held_out_documents(tiny_model, tmp_path):
+def test_score_measures_a_real_model_on_held_out_documents(tiny_model, tmp_path, monkeypatch):
     # Given the 12 fixture documents as held-out articles of two categories
     heldout = tmp_path / "heldout.jsonl"
     lines = DOCUMENTS.read_text(encoding="utf-8").splitlines()
@@ -69,9 +69,8 @@ def test_score_measures_a_real_model_on_held_out_documents(tiny_model, tmp_path)
         )
     )
     # And the untrained model of the quickstart config over the tiny encoder
-    model, reader = untrained_model(
-        CONFIG_ROOT / "quickstart.jsonnet", quickstart_overrides(tiny_model)
-    )
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)  # the quickstart config's encoder
+    model, reader = untrained_model(CONFIG_ROOT / "quickstart.jsonnet", quickstart_overrides())
     # When it is scored twice
     first, second = score(model, reader, heldout), score(model, reader, heldout)
     # Then every document is embedded and each gives 2 validation pairs, the same each time
