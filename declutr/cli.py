@@ -29,7 +29,7 @@ from declutr import demo
 from declutr.data import corpus
 from declutr.data.sources import TextUnit
 from declutr.evaluation import TASKS
-from declutr.evaluation.classification import C_GRID, SEED
+from declutr.evaluation.classification import C_GRID, SEED, SENTEVAL_C_GRID, SENTEVAL_KFOLD
 
 HELP = (
     "DeCLUTR from the command line: prepare-corpus, embed (and merge), export, evaluate, demo. "
@@ -316,7 +316,11 @@ def _evaluation_record(
             "max_length": encoder.max_length,
             "dim": encoder.dim,
         },
-        "classifier": {"c_grid": list(C_GRID), "seed": seed},
+        "classifier": {
+            "c_grid": list(C_GRID),
+            "mrpc": {"c_grid": list(SENTEVAL_C_GRID), "kfold": SENTEVAL_KFOLD},
+            "seed": seed,
+        },
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "versions": {name: importlib.metadata.version(name) for name in VERSIONS},

@@ -5,8 +5,9 @@ spans from (`prepare_corpus`; from the command line, `declutr prepare-corpus`).
 
 Inputs may be:
 
-- plain text files (`*.txt` or anything else, optionally `.gz`/`.xz`-compressed): the whole file is
-  one document, or each line is one with `--text-unit line`;
+- plain text files (`*.txt` or anything else, optionally compressed, recognised by the name:
+  `.gz`, `.xz`, `.bz2`): the whole file is one document, or each line is one with
+  `--text-unit line`;
 - folders, read recursively, their files taken as above (archives and JSON lines included);
 - JSON lines (`*.jsonl`, optionally `.gz`): one document per line, in the `"text"` field;
 - tar archives (`.tar`, `.tar.gz`, `.tgz`, `.tar.xz`, `.txz`, `.tar.bz2`, OpenWebText's `.xz`) of
@@ -17,7 +18,8 @@ Whitespace runs (newlines included) become one space, so each document fits on o
 with fewer than `--min-length` tokens are dropped, counted with `--tokenizer` (the model the reader
 will use, so the count is the reader's; the default splits on whitespace). `--config` computes the
 minimum the reader needs, `2 * num_anchors * max_span_len`, and takes the tokenizer from the same
-config. Everything streams: memory does not grow with the size of the input. Unreadable documents
+config (`2 * num_anchors * min_span_len` if the reader sets `short_documents` to `"shrink"`).
+Everything streams: memory does not grow with the size of the input. Unreadable documents
 (bad UTF-8, bad JSON) and archives (truncated, corrupt) are skipped, reported and counted, unless
 `--strict` makes them fatal.
 """
@@ -130,7 +132,8 @@ def settings_from_config(
     config: Path, overrides: str = ""
 ) -> Tuple[int, Optional[str], Dict[str, Any]]:
     """`(min_length, tokenizer name, tokenizer kwargs)` of a training config's reader: the
-    reader keeps documents of `2 * num_anchors * max_span_len` subword tokens or more."""
+    reader keeps documents of `2 * num_anchors * max_span_len` subword tokens or more
+    (`2 * num_anchors * min_span_len` with `short_documents="shrink"`)."""
     from allennlp.common import Params
 
     params = Params.from_file(str(config), overrides).as_dict(quiet=True)
@@ -142,7 +145,10 @@ def settings_from_config(
         )
     tokenizer = reader.get("tokenizer", {})
     return (
-        min_document_length(reader["num_anchors"], reader["max_span_len"]),
+        min_document_length(
+            reader["num_anchors"],
+            reader["min_span_len" if reader.get("short_documents") == "shrink" else "max_span_len"],
+        ),
         tokenizer.get("model_name"),
         tokenizer.get("tokenizer_kwargs") or {},
     )

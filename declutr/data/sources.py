@@ -3,7 +3,14 @@ stream for `declutr.data.corpus`, with counts of what could not be read.
 
 Plain text files are one document each, or one per line; JSON lines files (`*.jsonl`) hold one
 per line in their `"text"` field, decoded as the "declutr" reader decodes them
-(`declutr.data.documents.decode_line`). gzip, xz and bzip2 data is detected by its magic number.
+(`declutr.data.documents.decode_line`).
+
+Compression is recognised by the name only, as the "declutr" reader recognises it: `.gz`/`.tgz`
+is gzip, `.xz`/`.txz` xz, `.bz2`/`.tbz2` bzip2 (files and archive members alike); anything else
+is read as it is. The first bytes are only checked: a file named as compressed that does not start
+with its format's magic bytes is an unreadable source ("named .gz but not gzip-compressed"), and a
+document that is not UTF-8 because it starts with compressed data is reported with a hint to name
+it as compressed.
 """
 
 import bz2
@@ -17,7 +24,7 @@ import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, Iterable, Iterator, List
+from typing import IO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from tqdm import tqdm
 
@@ -25,7 +32,27 @@ from declutr.data.documents import DocumentFormatError, decode_line
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
 COMPRESSION_SUFFIXES = (".gz", ".xz", ".bz2")
-# Archive-level failures: corrupt compressed data, truncated or malformed tar streams.
+# Each compression by the name suffixes that select it: (format, magic bytes, opener).
+Compression = Tuple[str, bytes, Callable[..., IO[bytes]]]
+_GZIP: Compression = ("gzip", b"\x1f\x8b", lambda handle: gzip.GzipFile(fileobj=handle))
+_XZ: Compression = ("xz", b"\xfd7zXZ\x00", lzma.LZMAFile)
+_BZIP2: Compression = ("bzip2", b"BZh", bz2.BZ2File)
+COMPRESSIONS: Dict[str, Compression] = {
+    ".gz": _GZIP,
+    ".tgz": _GZIP,
+    ".xz": _XZ,
+    ".txz": _XZ,
+    ".bz2": _BZIP2,
+    ".tbz2": _BZIP2,
+}
+
+
+class MisnamedCompression(OSError):
+    """A file or member named as compressed that does not start with its format's magic bytes."""
+
+
+# Archive-level failures: corrupt compressed data, truncated or malformed tar streams, a file
+# named as compressed that is not (MisnamedCompression is an OSError).
 ARCHIVE_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError)
 
 MAX_REPORTED_PROBLEMS = 20
@@ -112,7 +139,7 @@ class DocumentReader:
 
     def _file(self, path: Path) -> Iterator[str]:
         try:
-            with open(path, "rb") as raw, _decompressed(raw) as handle:
+            with open(path, "rb") as raw, _decompressed(raw, path.name) as handle:
                 yield from self._contents(handle, str(path), path.name.lower())
         except ARCHIVE_ERRORS as error:  # corrupt or truncated compressed data, unreadable file
             self._unreadable_source(str(path), f"{type(error).__name__}: {error}")
@@ -150,7 +177,7 @@ class DocumentReader:
     ) -> Iterator[str]:
         handle = archive.extractfile(member)
         assert handle is not None  # regular files always have content
-        with _decompressed(handle) as contents:  # type: ignore[arg-type]
+        with _decompressed(handle, member.name) as contents:  # type: ignore[arg-type]
             yield from self._contents(contents, origin, member.name.lower())
 
     def _stream(self, handle: IO[bytes], origin: str, name: str) -> Iterator[str]:
@@ -159,9 +186,9 @@ class DocumentReader:
             yield from self._json_lines(handle, origin)
         elif self.text_unit is TextUnit.line:
             for number, raw in enumerate(handle, start=1):
-                yield from self._decoded(raw, f"{origin}, line {number}")
+                yield from self._decoded(raw, f"{origin}, line {number}", hint=number == 1)
         else:
-            yield from self._decoded(handle.read(), origin)
+            yield from self._decoded(handle.read(), origin, hint=True)
 
     def _json_lines(self, handle: IO[bytes], origin: str) -> Iterator[str]:
         """The `"text"` of every non-blank line, decoded as the reader decodes it."""
@@ -178,11 +205,20 @@ class DocumentReader:
             self.counts.read += 1
             yield text or ""
 
-    def _decoded(self, raw: bytes, origin: str) -> Iterator[str]:
+    def _decoded(self, raw: bytes, origin: str, hint: bool = False) -> Iterator[str]:
+        """`raw` decoded; with `hint` (the start of a file or member), a failure says whether the
+        bytes look compressed."""
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            self._unreadable_document(origin, f"invalid UTF-8 at byte {error.start}")
+            looks = _looks_compressed(raw) if hint else None
+            reason = f"invalid UTF-8 at byte {error.start}" + (
+                f" (it starts with {looks[1]}'s magic bytes: if it is {looks[1]}-compressed, "
+                f"name it *{looks[0]}; compression is recognised by the name only)"
+                if looks
+                else ""
+            )
+            self._unreadable_document(origin, reason)
             return
         self.counts.read += 1
         yield text
@@ -220,15 +256,25 @@ def _without_compression_suffix(name: str) -> str:
     return name
 
 
-def _decompressed(handle: io.BufferedReader) -> IO[bytes]:
-    """`handle`, decompressed if it starts with the magic number of gzip, xz or bzip2. Truncated
-    or corrupt data then raises (`EOFError`, `OSError`, `lzma.LZMAError`) instead of ending
-    early, as tarfile's own decompression would."""
-    head = handle.peek(6)[:6]
-    if head.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return lzma.LZMAFile(handle)  # type: ignore[return-value]
-    if head.startswith(b"BZh"):
-        return bz2.BZ2File(handle)  # type: ignore[return-value]
-    return handle
+def _decompressed(handle: io.BufferedReader, name: str) -> IO[bytes]:
+    """`handle`, decompressed as its `name`'s suffix says (`COMPRESSIONS`), or as it is. Raises
+    `MisnamedCompression` if the data does not start with that format's magic bytes; truncated or
+    corrupt data then raises (`EOFError`, `OSError`, `lzma.LZMAError`) instead of ending early, as
+    tarfile's own decompression would."""
+    suffix = Path(name.lower()).suffix
+    if suffix not in COMPRESSIONS:
+        return handle
+    label, magic, opener = COMPRESSIONS[suffix]
+    head = handle.peek(len(magic))[: len(magic)]
+    if head and head != magic:
+        raise MisnamedCompression(
+            f"named {suffix} but not {label}-compressed (it starts with {head!r}, not "
+            f"{magic!r}); compression is recognised by the name: rename it"
+        )
+    return opener(handle)
+
+
+def _looks_compressed(raw: bytes) -> Optional[Tuple[str, str]]:
+    """`(suffix, format)` of the compression whose magic bytes `raw` starts with, if any."""
+    matches = ((suffix, c[0]) for suffix, c in COMPRESSIONS.items() if raw.startswith(c[1]))
+    return next(matches, None)

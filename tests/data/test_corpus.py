@@ -1,3 +1,4 @@
+import bz2
 import gzip
 import io
 import json
@@ -14,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from declutr.cli import app
 from declutr.data import DeCLUTRDatasetReader
-from declutr.data.corpus import prepare_corpus
+from declutr.data.corpus import prepare_corpus, settings_from_config
 from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE
 
 
@@ -267,3 +268,40 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
     small = write_tar(tmp_path / "s.tar.gz", {f"{i}.txt": document for i in range(50)}, "w:gz")
     large = write_tar(tmp_path / "l.tar.gz", {f"{i}.txt": document for i in range(800)}, "w:gz")
     assert _peak_memory(large, tmp_path / "l.txt") < 1.5 * _peak_memory(small, tmp_path / "s.txt")
+
+
+def test_compression_is_recognised_by_the_name_only(tmp_path):
+    # Given gzip data named .txt, plain text named .gz and .xz, a bzip2 file named .bz2, and a
+    # gzipped member named .txt in a tar archive
+    (tmp_path / "gzipped.txt").write_bytes(gzip.compress(b"Hidden gzip."))
+    (tmp_path / "plain.txt.gz").write_text("Plain text, named gz.", encoding="utf-8")
+    (tmp_path / "plain.txt.xz").write_text("Plain text, named xz.", encoding="utf-8")
+    (tmp_path / "real.txt.bz2").write_bytes(bz2.compress(b"Real bzip2."))
+    archive = write_tar(tmp_path / "docs.tar", {"in.txt": gzip.compress(b"Gzip member.")})
+    inputs = ["gzipped.txt", "plain.txt.gz", "plain.txt.xz", "real.txt.bz2", "docs.tar"]
+
+    # When they are prepared
+    result = run(*[tmp_path / name for name in inputs], tmp_path / "out.txt")
+
+    # Then only the file named as compressed is decompressed; the others are reported, each
+    # with the real problem
+    assert result.exit_code == 0, result.output
+    assert output_lines(tmp_path / "out.txt") == ["Real bzip2."]
+    hint = "(it starts with gzip's magic bytes: if it is gzip-compressed, name it *.gz;"
+    assert f"skipped {tmp_path / 'gzipped.txt'}: invalid UTF-8 at byte 1 {hint}" in result.output
+    assert f"skipped {archive}:in.txt: invalid UTF-8 at byte 1 {hint}" in result.output
+    for name, label in (("plain.txt.gz", "gzip"), ("plain.txt.xz", "xz")):
+        suffix = name[name.rindex(".") :]
+        expected = f"{tmp_path / name} (MisnamedCompression: named {suffix} but not {label}-"
+        assert expected in result.output
+    assert "Files or archives cut short (unreadable): 2." in result.output
+
+
+def test_min_length_from_config_follows_short_documents(tiny_model, monkeypatch):
+    # Given the quickstart config (2 anchors of 16-64 tokens)
+    monkeypatch.setenv(MODEL_VARIABLE, tiny_model)
+    config = CONFIG_ROOT / "quickstart.jsonnet"
+    # When / Then its reader needs 2 * 2 * 64 tokens, or 2 * 2 * 16 when it shrinks short ones
+    assert settings_from_config(config)[0] == 256
+    shrink = json.dumps({"dataset_reader.short_documents": "shrink"})
+    assert settings_from_config(config, shrink)[0] == 64

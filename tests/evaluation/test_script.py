@@ -35,6 +35,8 @@ def test_writes_json_and_prints_a_table(script, tiny_model, senteval_dir, tmp_pa
     assert set(record["results"]) == {"STSBenchmark", "MR"}
     assert record["total_wall_time_s"] >= record["wall_time_s"] > 0
     assert {"torch", "transformers", "scikit-learn"} <= set(record["versions"])
+    mrpc = {"c_grid": [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "kfold": 10}  # SentEval's
+    assert record["classifier"]["mrpc"] == mrpc and record["classifier"]["seed"] == 1111
 
 
 def test_unknown_task(script, senteval_dir):
