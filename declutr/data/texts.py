@@ -11,10 +11,28 @@ long text is cut to the model's maximum, shared so that all treat the same input
 
 from typing import Any, List, Optional, Sequence, Tuple
 
+from transformers import AutoConfig
+
 # Tokenizers without a known maximum length report a huge sentinel value instead; such
 # tokenizers get `FALLBACK_MODEL_MAX_LENGTH` positions.
 SENTINEL_MODEL_MAX_LENGTH = 100_000
 FALLBACK_MODEL_MAX_LENGTH = 512
+# Models whose position ids start at `pad_token_id + 1` (RoBERTa's
+# `create_position_ids_from_input_ids`): the positions before it are never used.
+POSITION_OFFSET_MODEL_TYPES = frozenset(
+    {
+        "camembert",
+        "data2vec-text",
+        "ibert",
+        "longformer",
+        "mpnet",
+        "roberta",
+        "roberta-prelayernorm",
+        "xlm-roberta",
+        "xlm-roberta-xl",
+        "xmod",
+    }
+)
 # A text of more than this many characters per kept token is tokenized by prefixes: the first
 # prefix holds this many characters per token (English averages about four per token).
 CHARACTERS_PER_TOKEN = 16
@@ -86,13 +104,62 @@ def _leading_token_ids_of_long_text(
     return ids[:max_tokens], len(ids) > max_tokens
 
 
-def default_max_length(tokenizer: Any) -> int:
+def default_max_length(tokenizer: Any, config: Any = None) -> int:
     """The default `max_length` of the reader and of `Encoder`: the tokenizer's maximum number of
-    positions less its special tokens (512 positions when the tokenizer reports no maximum)."""
+    positions less its special tokens (512 positions when the tokenizer reports no maximum),
+    within what the model takes (`max_length_limit`)."""
     model_max = tokenizer.model_max_length
     if model_max >= SENTINEL_MODEL_MAX_LENGTH:
         model_max = FALLBACK_MODEL_MAX_LENGTH
-    return model_max - tokenizer.num_special_tokens_to_add(pair=False)
+    num_special = tokenizer.num_special_tokens_to_add(pair=False)
+    return min(model_max - num_special, max_length_limit(tokenizer, config)[0])
+
+
+def max_length_limit(tokenizer: Any, config: Any = None) -> Tuple[int, str]:
+    """The largest `max_length` (subword tokens per text, special tokens excluded) the model
+    takes, and how it follows from the model: its position embeddings
+    (`config.max_position_embeddings`), less the positions RoBERTa-style models never use
+    (their position ids start after the padding index: `pad_token_id + 1`), less the special
+    tokens. Without a config that has absolute positions, the tokenizer's `model_max_length`
+    (512 if it reports none) takes their place. The one definition the reader, `Encoder` (and so
+    the predictor, export and `declutr evaluate`) check `max_length` against."""
+    num_special = tokenizer.num_special_tokens_to_add(pair=False)
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is None:
+        positions = tokenizer.model_max_length
+        if positions >= SENTINEL_MODEL_MAX_LENGTH:
+            positions = FALLBACK_MODEL_MAX_LENGTH
+        reasons = [f"the tokenizer's model_max_length {positions}"]
+    else:
+        reasons = [f"{positions} position embeddings"]
+        pad_token_id = getattr(config, "pad_token_id", None)
+        if config.model_type in POSITION_OFFSET_MODEL_TYPES and pad_token_id is not None:
+            positions -= pad_token_id + 1
+            reasons.append(f"{pad_token_id + 1} before the first position ({config.model_type})")
+    reasons.append(f"{num_special} special tokens")
+    return positions - num_special, " less ".join(reasons)
+
+
+def max_length_error(max_length: int, tokenizer: Any, config: Any, model: str) -> Optional[str]:
+    """Why `max_length` is too large for `model` (the message of the error to raise), or `None`
+    if the model takes it. Too large a `max_length` is refused rather than clamped: the model
+    would fail inside on any text that long."""
+    limit, reason = max_length_limit(tokenizer, config)
+    if max_length <= limit:
+        return None
+    return (
+        f"max_length={max_length} is more than {model} takes: at most {limit} subword tokens per "
+        f"text ({reason}). Set max_length to {limit} or less."
+    )
+
+
+def model_config(model: str) -> Any:
+    """The Hugging Face config of `model` (a hub name or local directory), or `None` if it has
+    none (a tokenizer alone)."""
+    try:
+        return AutoConfig.from_pretrained(model)
+    except (OSError, ValueError):
+        return None
 
 
 def token_ids(tokenizer: Any, texts: List[str]) -> List[List[int]]:

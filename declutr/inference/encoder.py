@@ -24,6 +24,7 @@ from declutr.data.documents import iter_lines, iter_lines_or_errors
 from declutr.data.texts import (
     default_max_length,
     leading_token_ids,
+    max_length_error,
     special_tokens_around,
 )
 from declutr.inference import export
@@ -83,6 +84,8 @@ class Encoder:
         Most subword tokens kept per text, special tokens excluded (the reader's `max_length`);
         longer texts are truncated on the right. `None` takes it from the archive's reader, from
         an exported directory's `sentence_bert_config.json`, or from the tokenizer's maximum.
+        More than the model's positions hold is refused with a `ValueError` naming the largest
+        allowed value (`declutr.data.texts.max_length_limit`).
     """
 
     def __init__(
@@ -101,7 +104,13 @@ class Encoder:
         self.num_special_tokens = self.tokenizer.num_special_tokens_to_add(pair=False)
         self._special_tokens = special_tokens_around(self.tokenizer)
         self._uses_token_type_ids = "token_type_ids" in self.tokenizer.model_input_names
-        self.max_length: int = max_length or loaded.max_length or default_max_length(self.tokenizer)
+        config = loaded.transformer.config
+        self.max_length: int = (
+            max_length or loaded.max_length or default_max_length(self.tokenizer, config)
+        )
+        too_long = max_length_error(self.max_length, self.tokenizer, config, self.source)
+        if too_long:
+            raise ValueError(too_long)
         self.batch_size = batch_size
         self.base_model = loaded.base_model
         self.training_config = loaded.training_config

@@ -50,3 +50,17 @@ def test_missing_files(script, tmp_path):
     assert result.exit_code == 1
     assert f"TREC: {tmp_path / 'TREC' / 'train_5500.label'}" in result.output
     assert "get_transfer_data.bash" in result.output
+
+
+def test_a_max_length_beyond_the_model_is_refused_naming_the_largest(
+    script, tiny_model, senteval_dir
+):
+    # Given the tiny RoBERTa (514 positions: 510 tokens besides <s> and </s>)
+    # When it is evaluated with --max-length 511
+    result = run(
+        script, tiny_model, "--data-dir", senteval_dir, "--tasks", "MR", "--max-length", 511,
+        "--device", "cpu", "--no-progress",
+    )  # fmt: skip
+    # Then it fails before encoding, naming the largest allowed value
+    assert result.exit_code == 1
+    assert "max_length=511 is more than" in result.output and "at most 510" in result.output

@@ -1,4 +1,5 @@
-"""Validation of the "declutr" reader's constructor arguments, as configuration errors."""
+"""Validation of the "declutr" reader's constructor arguments (`max_length` included), as
+configuration errors."""
 
 from typing import Any, Optional
 
@@ -6,6 +7,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 
 from declutr.data.span_sampling import SHORT_DOCUMENTS, validate_sampling_args
+from declutr.data.texts import default_max_length, max_length_error, model_config
 
 
 def check_tokenizer(tokenizer: Any) -> None:
@@ -44,3 +46,18 @@ def check_sampling_args(
         )
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
+
+
+def checked_max_length(max_length: Optional[int], tokenizer: Any) -> int:
+    """`max_length`, or the model's default if `None`, after checking that it is at least 1 and
+    that the model takes it (`declutr.data.texts.max_length_error`); `tokenizer` is the Hugging
+    Face tokenizer, whose `name_or_path` names the model."""
+    config = model_config(tokenizer.name_or_path)
+    if max_length is None:
+        return default_max_length(tokenizer, config)
+    if max_length < 1:
+        raise ConfigurationError(f"max_length must be at least 1, got {max_length}.")
+    too_long = max_length_error(max_length, tokenizer, config, tokenizer.name_or_path)
+    if too_long:
+        raise ConfigurationError(too_long)
+    return max_length

@@ -15,6 +15,7 @@ from declutr.data.dataset_readers.arguments import (
     check_sampling_args,
     check_short_documents,
     check_tokenizer,
+    checked_max_length,
 )
 from declutr.data.documents import iter_lines
 from declutr.data.reading import (
@@ -27,7 +28,7 @@ from declutr.data.span_sampling import (
     min_document_length,
     sample_spans,
 )
-from declutr.data.texts import default_max_length, leading_token_ids, token_ids
+from declutr.data.texts import leading_token_ids, token_ids
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ class DeCLUTRDatasetReader(DatasetReader):
     max_length : `int`, optional (default=`None`)
         Most subword tokens in one text field, special tokens excluded; longer spans and texts
         are truncated on the right. Defaults to the tokenizer's model maximum minus the special
-        tokens (510 for RoBERTa).
+        tokens (510 for RoBERTa). More than the model's positions hold is refused, naming the
+        largest allowed value (`declutr.data.texts.max_length_limit`).
     shuffle_buffer_size : `int`, optional (default=`1000`)
         Documents are shuffled within a buffer of this many documents (0 keeps file order). The
         buffer bounds memory whatever the file size. Never applied when sampling is off.
@@ -153,9 +155,7 @@ class DeCLUTRDatasetReader(DatasetReader):
         self._sampling_strategy = sampling_strategy
         self._short_documents = short_documents
         self._shrink = short_documents == "shrink"
-        self._max_length = max_length if max_length is not None else self._default_max_length()
-        if self._max_length < 1:
-            raise ConfigurationError(f"max_length must be at least 1, got {max_length}.")
+        self._max_length = checked_max_length(max_length, self._hf_tokenizer)
         if shuffle_buffer_size < 0:
             raise ConfigurationError(
                 f"shuffle_buffer_size must be 0 or more, got {shuffle_buffer_size}."
@@ -171,9 +171,6 @@ class DeCLUTRDatasetReader(DatasetReader):
         self.texts_truncated = 0
         self.keep_empty_lines = keep_empty_lines
         self.deterministic = deterministic
-
-    def _default_max_length(self) -> int:
-        return default_max_length(self._hf_tokenizer)
 
     @property
     def _skips_empty_lines(self) -> bool:
