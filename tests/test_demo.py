@@ -1,5 +1,5 @@
-"""`declutr demo` (`make demo`): the corpus it builds and its nearest-neighbour table, without
-training (the full run is `make demo`)."""
+"""`declutr demo` (`make demo`): the corpus it builds, its nearest-neighbour and before/after
+tables, and (slow) a whole small run, untrained and trained side by side."""
 
 import json
 
@@ -67,3 +67,51 @@ def test_nearest_neighbours_by_cosine(demo):
 def test_nearest_neighbours_needs_two_vectors(demo):
     with pytest.raises(ValueError):
         demo.nearest_neighbours(np.ones((1, 4)))
+
+
+def test_the_comparison_prints_both_models_chance_and_a_verdict():
+    from rich.console import Console
+
+    from declutr.demo.comparison import print_comparison
+    from declutr.evaluation.before_after import HeldOutScores
+
+    console = Console(record=True, width=120)
+    before = HeldOutScores(0.31, 0.711, num_documents=100, num_pairs=180, chance=0.192)
+    after = HeldOutScores(0.50, 0.928, num_documents=100, num_pairs=180, chance=0.192)
+    print_comparison(console, before, after)
+    text = console.export_text()
+    assert "The same 100 held-out articles, before and after training" in text
+    assert "31.0%" in text and "50.0%" in text and "19.2%" in text
+    assert "71.1%" in text and "92.8%" in text and "0.6%" in text  # chance: 1 of 180 pairs
+    assert "Training improved the embeddings: 1-NN category accuracy +19.0 points" in text
+
+
+@pytest.mark.slow
+def test_a_small_demo_prints_untrained_and_trained_side_by_side(demo, tmp_path, monkeypatch):
+    # Given a small run: 96 training articles, 4 held out per category, a tiny encoder
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    from declutr.demo import run
+
+    console = run.console
+    monkeypatch.setattr(console, "record", True)
+    run.run_demo(
+        tmp_path,
+        max_documents=96,
+        heldout_per_category=4,
+        vocab_size=1000,
+        hidden_size=32,
+        num_layers=1,
+        threads=1,
+    )
+    text = console.export_text()
+    # Then the held-out articles and their categories are recorded
+    heldout = [json.loads(line) for line in (tmp_path / "corpus" / "heldout.jsonl").open()]
+    assert len(heldout) == 20 and all(record["category"] for record in heldout)
+    # And the before/after table and a verdict close the run
+    assert "The same 20 held-out articles, before and after training" in text
+    assert "1-NN category accuracy" in text and "validation retrieval accuracy" in text
+    assert any(line.startswith(("Training ", "No clear change")) for line in text.splitlines())
+    # And the training validated on the held-out articles, as the table's "trained" column says
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
+    assert 0 < metrics["validation_retrieval_accuracy"] <= 1
+    assert f"{metrics['validation_retrieval_accuracy']:.1%}" in text

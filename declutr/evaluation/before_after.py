@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 from allennlp.common import Params
-from allennlp.data import DatasetReader, Instance, Vocabulary
+from allennlp.data import Batch, DatasetReader, Instance, Vocabulary
 from allennlp.models import Model
+from allennlp.nn.util import move_to_device
 
 # Differences smaller than this (2 points) are called "no clear change" by `verdict`.
 TOLERANCE = 0.02
@@ -86,7 +88,7 @@ def score(
     reader.set_epoch(0, deterministic=True)  # type: ignore[attr-defined]
     pairs = list(reader.read(str(heldout_path)))
     model.get_metrics(reset=True)
-    _forward(model, reader, pairs, batch_size)
+    _validate(model, reader, pairs, batch_size)
     retrieval = model.get_metrics(reset=True).get("retrieval_accuracy")
     return HeldOutScores(
         one_nn_accuracy=one_nn_accuracy(vectors, labels),
@@ -107,6 +109,20 @@ def _forward(
             reader.apply_token_indexers(instance)
         outputs.extend(model.forward_on_instances(batch))
     return outputs
+
+
+def _validate(
+    model: Model, reader: DatasetReader, instances: List[Instance], batch_size: int
+) -> None:
+    """Run `model` over span-pair instances, as allennlp's validation does, for its metrics."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        for start in range(0, len(instances), batch_size):
+            batch = Batch(instances[start : start + batch_size])
+            for instance in batch.instances:
+                reader.apply_token_indexers(instance)
+            batch.index_instances(model.vocab)
+            model(**move_to_device(batch.as_tensor_dict(), device))
 
 
 def verdict(before: HeldOutScores, after: HeldOutScores) -> str:
