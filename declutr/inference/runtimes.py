@@ -1,0 +1,353 @@
+"""Where `Encoder` runs the transformer: torch (float32, or bfloat16/float16 under autocast),
+OpenVINO or ONNX Runtime. Every runtime takes the same padded batches and returns the same
+masked mean of the last hidden states, pooled in float32, so that only the arithmetic inside the
+transformer differs.
+
+OpenVINO and ONNX Runtime are optional extras (`pip install "declutr[openvino]"`,
+`"declutr[onnx]"`). Their models come from a directory written by `scripts/export.py
+--backend ...` (`openvino/openvino_model.xml`, `onnx/model.onnx`, where sentence-transformers
+looks for them), or are converted from the torch model when the encoder is built.
+"""
+
+import importlib
+import io
+import logging
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "openvino", "onnx")
+PRECISIONS = ("float32", "bfloat16", "float16")
+# Where sentence-transformers (and `Encoder`) find a runtime's model inside a model directory.
+OPENVINO_FILE = "openvino/openvino_model.xml"
+ONNX_FILE = "onnx/model.onnx"
+# The input and output names optimum (and so sentence-transformers) expects.
+OUTPUT_NAME = "last_hidden_state"
+_EXTRAS = {"openvino": ("openvino", "declutr[openvino]"), "onnx": ("onnxruntime", "declutr[onnx]")}
+_OPENVINO_PRECISIONS = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+_TORCH_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+Batch = Dict[str, torch.Tensor]
+
+
+def check_runtime_options(backend: str, precision: str, device: torch.device) -> None:
+    """Raise `ValueError` for an unknown or unsupported backend, precision and device, and
+    `ImportError` when the backend's package is missing."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if backend != "torch" and device.type != "cpu":
+        raise ValueError(
+            f"backend={backend!r} runs on the CPU only, got device={str(device)!r}; on a GPU "
+            "use backend='torch' (with precision='bfloat16' or 'float16')."
+        )
+    if backend == "onnx" and precision != "float32":
+        raise ValueError(
+            f"backend='onnx' supports precision='float32' only, got {precision!r}: ONNX Runtime's "
+            "CPU provider has no reduced-precision kernels for these models. Use "
+            "backend='openvino' or backend='torch' for bfloat16."
+        )
+    if backend == "torch" and precision == "float16" and device.type == "cpu":
+        raise ValueError(
+            "precision='float16' with backend='torch' on the CPU is emulated and slower than "
+            "float32; use precision='bfloat16' on the CPU, or float16 on a GPU."
+        )
+    if backend == "torch" and precision == "bfloat16" and device.type == "cuda":
+        if not torch.cuda.is_bf16_supported():
+            raise ValueError(
+                f"{device} does not support bfloat16; use precision='float16' on this GPU."
+            )
+    if backend in _EXTRAS:
+        _import_extra(backend)
+
+
+def _import_extra(backend: str) -> Any:
+    module, extra = _EXTRAS[backend]
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(
+            f'backend={backend!r} needs {module}: pip install "{extra}" ({error}).'
+        ) from error
+
+
+def masked_mean(hidden_states: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`mean_pool` in numpy: the mean of `hidden_states`, `(batch_size, seq_len, dim)`, over the
+    positions where `mask`, `(batch_size, seq_len)`, is set, in float32."""
+    # Shape: (batch_size, seq_len, 1)
+    weights = mask[..., None].astype(np.float32)
+    summed = (hidden_states.astype(np.float32, copy=False) * weights).sum(axis=1)
+    return summed / np.maximum(weights.sum(axis=1), 1.0)
+
+
+class Runtime:
+    """Pooled vectors of padded batches: `(batch_size, dim)` float32 arrays, one per batch.
+
+    # Parameters
+
+    precision : `str`
+        One of `PRECISIONS`; the arithmetic inside the transformer.
+    """
+
+    backend = "torch"
+
+    def __init__(self, precision: str) -> None:
+        self.precision = precision
+
+    def pooled(
+        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
+    ) -> List[np.ndarray]:
+        """The pooled vectors of every batch (dicts of int64 `(batch_size, seq_len)` tensors
+        named as the model's inputs), in order; `on_batch(batch_size)` after each."""
+        raise NotImplementedError
+
+
+class TorchRuntime(Runtime):
+    """The transformer in torch; bfloat16 and float16 run under `torch.autocast` (weights stay
+    float32; matrix products run in the reduced precision, normalisations and pooling in float32).
+
+    # Parameters
+
+    transformer : `transformers.PreTrainedModel`
+        In evaluation mode, on `device`.
+    device : `torch.device`
+        Where the transformer is.
+    precision : `str`
+        One of `PRECISIONS` (see `check_runtime_options` for what each device supports).
+    """
+
+    def __init__(self, transformer: Any, device: torch.device, precision: str) -> None:
+        super().__init__(precision)
+        self.transformer = transformer
+        self.device = device
+
+    @torch.inference_mode()
+    def pooled(
+        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
+    ) -> List[np.ndarray]:
+        dtype = _TORCH_DTYPES.get(self.precision)
+        outputs = []
+        for batch in batches:
+            inputs = {name: tensor.to(self.device) for name, tensor in batch.items()}
+            with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+                hidden_states = self.transformer(**inputs).last_hidden_state
+            # Shape: (batch_size, seq_len, 1)
+            weights = inputs["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden_states.float() * weights).sum(1) / weights.sum(1).clamp(min=1)
+            outputs.append(pooled.cpu().numpy())
+            on_batch(len(pooled))
+        return outputs
+
+
+class OpenVINORuntime(Runtime):
+    """An OpenVINO model on the CPU, compiled once with the THROUGHPUT hint: the batches of a
+    chunk go to several infer requests at once (one stream per core), which keeps every core
+    busy on small models where one request would not.
+
+    # Parameters
+
+    model : `openvino.Model`
+        The transformer, with inputs named as its tokenizer's and the output `last_hidden_state`.
+    precision : `str`
+        `"float32"`, `"bfloat16"` (needs a CPU with bfloat16 instructions, else OpenVINO
+        computes in float32) or `"float16"` (CPUs with float16 matrix units only).
+    threads : `int`, optional (default=`None`)
+        CPU threads in all; `None` lets OpenVINO use every core.
+    """
+
+    backend = "openvino"
+
+    def __init__(self, model: Any, precision: str, threads: Optional[int] = None) -> None:
+        super().__init__(precision)
+        openvino = _import_extra("openvino")
+        core = openvino.Core()
+        capabilities = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        if precision == "float16" and "FP16" not in capabilities:
+            raise ValueError(
+                "precision='float16' with backend='openvino' needs a CPU with float16 matrix "
+                f"units (this one offers {capabilities}); use precision='bfloat16' or 'float32'."
+            )
+        if precision == "bfloat16" and "BF16" not in capabilities:
+            logger.warning("This CPU has no bfloat16 instructions: OpenVINO computes in float32.")
+        config = {
+            "INFERENCE_PRECISION_HINT": _OPENVINO_PRECISIONS[precision],
+            "PERFORMANCE_HINT": "THROUGHPUT",
+        }
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self.compiled = core.compile_model(model, "CPU", config)
+        self.input_names = [port.get_any_name() for port in model.inputs]
+        self.num_requests = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self._queue = openvino.AsyncInferQueue(self.compiled, self.num_requests)
+
+    def pooled(
+        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
+    ) -> List[np.ndarray]:
+        outputs: List[Optional[np.ndarray]] = [None] * len(batches)
+        masks = [batch["attention_mask"].numpy() for batch in batches]
+
+        def done(request: Any, index: int) -> None:
+            hidden_states = request.get_tensor(OUTPUT_NAME).data
+            outputs[index] = masked_mean(hidden_states, masks[index])
+
+        self._queue.set_callback(done)
+        for index, batch in enumerate(batches):
+            inputs = {name: batch[name].numpy() for name in self.input_names}
+            self._queue.start_async(inputs, index)  # waits while every request is busy
+        self._queue.wait_all()
+        for output in outputs:
+            on_batch(len(output))
+        return outputs  # type: ignore[return-value]
+
+
+class OnnxRuntime(Runtime):
+    """An ONNX model under ONNX Runtime's CPU provider, float32.
+
+    # Parameters
+
+    model : `bytes | str`
+        The serialized model, or the path of a `.onnx` file.
+    threads : `int`, optional (default=`None`)
+        Threads per operator; `None` lets ONNX Runtime use every core.
+    """
+
+    backend = "onnx"
+
+    def __init__(self, model: Any, threads: Optional[int] = None) -> None:
+        super().__init__("float32")
+        onnxruntime = _import_extra("onnx")
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(
+            model, options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = [node.name for node in self.session.get_inputs()]
+
+    def pooled(
+        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
+    ) -> List[np.ndarray]:
+        outputs = []
+        for batch in batches:
+            inputs = {name: batch[name].numpy() for name in self.input_names}
+            (hidden_states,) = self.session.run([OUTPUT_NAME], inputs)
+            outputs.append(masked_mean(hidden_states, inputs["attention_mask"]))
+            on_batch(len(hidden_states))
+        return outputs
+
+
+def make_runtime(
+    backend: str,
+    precision: str,
+    transformer: Any,
+    device: torch.device,
+    input_names: Sequence[str],
+    model_dir: Optional[Path] = None,
+) -> Runtime:
+    """The runtime for `backend`, its model read from `model_dir` (an exported directory) when
+    that holds one, else converted from `transformer` (a float32 torch model in eval mode)."""
+    check_runtime_options(backend, precision, device)
+    threads = torch.get_num_threads()
+    if backend == "torch":
+        return TorchRuntime(transformer, device, precision)
+    if backend == "openvino":
+        saved = model_dir / OPENVINO_FILE if model_dir else None
+        if saved is not None and saved.is_file():
+            model = _import_extra("openvino").Core().read_model(str(saved))
+        else:
+            model = to_openvino(transformer, input_names)
+        return OpenVINORuntime(model, precision, threads)
+    saved = model_dir / ONNX_FILE if model_dir else None
+    if saved is not None and saved.is_file():
+        return OnnxRuntime(str(saved), threads)
+    return OnnxRuntime(to_onnx(transformer, input_names), threads)
+
+
+# Conversion.
+
+
+class _LastHiddenState(torch.nn.Module):
+    """The transformer with positional inputs (in `input_names` order) and one output, as the
+    converters want it."""
+
+    def __init__(self, transformer: Any, input_names: Sequence[str]) -> None:
+        super().__init__()
+        self.transformer = transformer
+        self.input_names = list(input_names)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.transformer(**dict(zip(self.input_names, inputs))).last_hidden_state
+
+
+def _example_inputs(input_names: Sequence[str]) -> tuple:
+    """Two rows of eight tokens, the second padded, as a tracing example (shapes stay dynamic)."""
+    mask = torch.ones((2, 8), dtype=torch.long)
+    mask[1, 5:] = 0
+    values = {"input_ids": torch.full((2, 8), 5, dtype=torch.long), "attention_mask": mask}
+    return tuple(values.get(name, torch.zeros((2, 8), dtype=torch.long)) for name in input_names)
+
+
+def to_openvino(transformer: Any, input_names: Sequence[str]) -> Any:
+    """The float32 transformer as an `openvino.Model` with dynamic batch and sequence sizes."""
+    openvino = _import_extra("openvino")
+    wrapper = _LastHiddenState(transformer, input_names).eval()
+    example = _example_inputs(input_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches
+        model = openvino.convert_model(wrapper, example_input=example)
+    for port, name in zip(model.inputs, input_names):
+        port.get_tensor().set_names({name})
+        model.reshape({port: openvino.PartialShape([-1, -1])})
+    model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
+    return model
+
+
+def to_onnx(transformer: Any, input_names: Sequence[str], path: Optional[Path] = None) -> bytes:
+    """The float32 transformer as ONNX (opset 17, dynamic batch and sequence sizes), written
+    to `path` if given; returns the serialized model."""
+    axes = {0: "batch_size", 1: "sequence_length"}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer and deprecation warnings
+        torch.onnx.export(
+            _LastHiddenState(transformer, input_names).eval(),
+            _example_inputs(input_names),
+            buffer,
+            dynamo=False,  # the TorchScript exporter needs no onnxscript
+            input_names=list(input_names),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={name: axes for name in [*input_names, OUTPUT_NAME]},
+            opset_version=17,
+        )
+    model = buffer.getvalue()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(model)
+    return model
+
+
+def save_runtime_model(
+    backend: str, transformer: Any, input_names: Sequence[str], output_dir: Path
+) -> Path:
+    """Write `backend`'s model of `transformer` where sentence-transformers' `backend=` option
+    and `Encoder` look for it: `openvino/openvino_model.xml` (+ `.bin`) or `onnx/model.onnx`."""
+    if backend == "openvino":
+        openvino = _import_extra("openvino")
+        path = Path(output_dir) / OPENVINO_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # float32 weights, as the torch model: compression would change the vectors.
+        openvino.save_model(to_openvino(transformer, input_names), str(path), False)
+        return path
+    if backend == "onnx":
+        _import_extra("onnx")
+        path = Path(output_dir) / ONNX_FILE
+        to_onnx(transformer, input_names, path)
+        return path
+    raise ValueError(f"Exports write backend 'openvino' or 'onnx' files, got {backend!r}.")
