@@ -1,34 +1,64 @@
-"""Embedding throughput: declutr's `Encoder.encode` against `SentenceTransformer.encode` on the
-same model, texts, batch size and maximum length, measured side by side in one process with
-alternating repeats (A B A B ...). Prints medians, the ratio ours/theirs and the agreement of the
-vectors, then one JSON line.
+"""Embedding throughput: every path of declutr's `Encoder` (backend x precision) against
+sentence-transformers' backends (torch, onnx, onnx dynamic int8, openvino) on the same model,
+texts, batch size and maximum length. Each path runs in a process of its own
+(`embedding_worker.py`: load, warm-up, `--repeats` passes, median), the paths alternating over
+`--rounds` rounds. Prints each path's texts/s and its smallest cosine similarity against
+declutr's float32 torch vectors, the fastest path of each tool whose vectors match (smallest
+cosine >= `--min-cosine`) and their ratio, then one JSON line.
 
     python benchmarks/embedding_throughput.py --model ../shared/models/all-MiniLM-L6-v2
 
-Then `allennlp predict` (an archive of the same model) on the first `--predict-texts` texts at
-the first batch size: its start-up time (a one-line input) and its throughput without it.
+sentence-transformers with its ONNX and OpenVINO backends needs newer transformers than
+declutr's pin, so its paths run in a separate venv (`--peer-venv`), created on first use with
+`python -m venv` and `pip install -r benchmarks/peer_requirements.txt` from the registry.
 
-Texts: a fixed, seeded sample of sentences (STS-B) and document openings (the shared corpus) of
-mixed lengths, from `--shared` (default ../shared).
+With `--predict-texts N`, also `allennlp predict` (an archive of the same model) on the first N
+texts: its start-up time (a one-line input) and its throughput without it.
+
+Texts: a fixed, seeded sample of sentences (STS-B) and document openings of 20 to 120 words (the
+shared corpus), from `--shared` (default ../shared).
 """
 
 import csv
+import hashlib
 import json
+import os
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 import typer
 
-DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
+HERE = Path(__file__).resolve().parent
+DEFAULT_SHARED = HERE.parents[1] / "shared"
+PEER_REQUIREMENTS = HERE / "peer_requirements.txt"
+DEFAULT_PEER_VENV = Path.home() / ".cache" / "declutr-benchmarks" / "peer-venv"
+REFERENCE = "declutr:torch:float32"
+DEFAULT_PATHS = [
+    REFERENCE,
+    "declutr:torch:bfloat16",
+    "declutr:onnx:float32",
+    "declutr:openvino:float32",
+    "declutr:openvino:bfloat16",
+    "st:torch",
+    "st:onnx",
+    "st:onnx-int8",
+    "st:openvino",
+]
 
 
-def sample_texts(shared: Path, num_texts: int, seed: int = 0) -> List[str]:
-    """Half STS-B sentences, half document openings of 20 to 300 words, shuffled (seeded)."""
+def sample_texts(
+    shared: Path, num_texts: int, seed: int = 0, min_words: int = 20, max_words: int = 120
+) -> List[str]:
+    """Half STS-B sentences, half document openings of `min_words` to `max_words` words,
+    shuffled (seeded)."""
     rng = random.Random(seed)
     sts = shared / "data/senteval/STS/STSBenchmark/sts-train.csv"
     with open(sts, encoding="utf-8") as handle:
@@ -38,7 +68,7 @@ def sample_texts(shared: Path, num_texts: int, seed: int = 0) -> List[str]:
     with open(shared / "data/corpus/documents.jsonl", encoding="utf-8") as handle:
         for line in handle:
             words = json.loads(line)["text"].split()
-            documents.append(" ".join(words[: rng.randint(20, 300)]))
+            documents.append(" ".join(words[: rng.randint(min_words, max_words)]))
     texts = rng.sample(sentences, num_texts // 2) + rng.sample(
         documents, num_texts - num_texts // 2
     )
@@ -46,88 +76,150 @@ def sample_texts(shared: Path, num_texts: int, seed: int = 0) -> List[str]:
     return texts
 
 
-def timed(run: Callable[[], np.ndarray]) -> tuple:
-    start = time.perf_counter()
-    vectors = run()
-    return time.perf_counter() - start, vectors
+def peer_python(venv: Path) -> Path:
+    """The peer venv's python, after creating the venv and installing
+    `peer_requirements.txt` if it is missing or was installed from other requirements."""
+    python = venv / "bin" / "python"
+    digest = hashlib.sha256(PEER_REQUIREMENTS.read_bytes()).hexdigest()
+    marker = venv / "declutr-peer-requirements.sha256"
+    if python.exists() and marker.exists() and marker.read_text().strip() == digest:
+        return python
+    print(f"Installing the peer environment in {venv} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "-r", str(PEER_REQUIREMENTS)]
+    subprocess.run(pip, check=True)
+    marker.write_text(digest + "\n")
+    return python
+
+
+def run_path(path: str, python: Path, model: str, texts: Path, output: Path, options: List[str]):
+    """One path in a fresh process: its JSON result."""
+    command = [str(python), str(HERE / "embedding_worker.py"), path, model, str(texts)]
+    command += [str(output), *options]
+    # Our own declutr, whatever is installed; the peer venv never imports it.
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent), "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{path} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cosines(vectors: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    return np.sum(vectors * reference, axis=1) / (
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(reference, axis=1)
+    )
+
+
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else "?"
 
 
 def main(
     model: str = typer.Option(str(DEFAULT_SHARED / "models/all-MiniLM-L6-v2")),
     shared: Path = typer.Option(DEFAULT_SHARED),
-    num_texts: int = typer.Option(5000),
-    batch_sizes: List[int] = typer.Option([32, 128]),
+    num_texts: int = typer.Option(3000),
+    batch_size: int = typer.Option(32),
     max_length: int = typer.Option(128, help="Tokens per text, special tokens included."),
-    repeats: int = typer.Option(3),
-    device: str = typer.Option("cpu"),
-    threads: Optional[int] = typer.Option(None, help="torch threads (default: torch's)."),
+    repeats: int = typer.Option(3, help="Passes per process; their median is the figure."),
+    rounds: int = typer.Option(2, help="Times every path runs, alternating."),
+    paths: List[str] = typer.Option(DEFAULT_PATHS, help="declutr:BACKEND:PRECISION or st:X."),
+    peer_venv: Path = typer.Option(DEFAULT_PEER_VENV, help="venv for sentence-transformers."),
+    min_cosine: float = typer.Option(0.9999, help="Tolerance for 'matches float32'."),
     predict_texts: int = typer.Option(
-        1000, help="Texts for `allennlp predict` at the first batch size (0: skip it)."
+        0, help="Also time `allennlp predict` on this many texts (0: skip it)."
     ),
 ) -> None:
-    from sentence_transformers import SentenceTransformer
-
-    from declutr import Encoder
-
-    if threads:
-        torch.set_num_threads(threads)
+    if REFERENCE not in paths:
+        paths = [REFERENCE, *paths]
+    print(f"load average at start: {load_average()}", flush=True)
     texts = sample_texts(shared, num_texts)
-    # Encoder's max_length counts subword tokens without the special ones, as the reader does.
-    ours = Encoder(model, device=device, max_length=max_length - 2)
-    theirs = SentenceTransformer(model, device=device)
-    theirs.max_seq_length = max_length
-    results = []
-    for batch_size in batch_sizes:
-
-        def run_ours(batch_size: int = batch_size, texts: List[str] = texts) -> np.ndarray:
-            return ours.encode(texts, batch_size=batch_size, show_progress=False)
-
-        def run_theirs(batch_size: int = batch_size, texts: List[str] = texts) -> np.ndarray:
-            return theirs.encode(texts, batch_size=batch_size)
-
-        run_ours(texts=texts[:256]), run_theirs(texts=texts[:256])  # warm-up
-        ours_times, theirs_times = [], []
-        for _ in range(repeats):
-            seconds, ours_vectors = timed(run_ours)
-            ours_times.append(seconds)
-            seconds, theirs_vectors = timed(run_theirs)
-            theirs_times.append(seconds)
-        cosines = np.sum(ours_vectors * theirs_vectors, axis=1) / (
-            np.linalg.norm(ours_vectors, axis=1) * np.linalg.norm(theirs_vectors, axis=1)
-        )
-        row = {
-            "batch_size": batch_size,
-            "ours_texts_per_s": num_texts / statistics.median(ours_times),
-            "theirs_texts_per_s": num_texts / statistics.median(theirs_times),
-            "min_cosine": float(cosines.min()),
-        }
-        row["ratio"] = row["ours_texts_per_s"] / row["theirs_texts_per_s"]
-        results.append(row)
-        print(
-            f"batch {batch_size:4d}: declutr {row['ours_texts_per_s']:8.1f} texts/s | "
-            f"sentence-transformers {row['theirs_texts_per_s']:8.1f} texts/s | "
-            f"ratio {row['ratio']:.3f} | min cosine {row['min_cosine']:.6f}"
-        )
-    predict = None
+    options = ["--batch-size", str(batch_size), "--max-length", str(max_length)]
+    options += ["--repeats", str(repeats)]
+    runs: Dict[str, List[dict]] = {path: [] for path in paths}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+        peer = peer_python(peer_venv) if any(p.startswith("st:") for p in paths) else None
+        for round_index in range(rounds):
+            for index, path in enumerate(paths):
+                python = Path(sys.executable) if path.startswith("declutr:") else peer
+                output = work / f"{index}-{round_index}.npy"
+                result = run_path(path, python, model, work / "texts.json", output, options)
+                runs[path].append(result)
+                print(f"round {round_index + 1}: {path:28s} {result['texts_per_s']:8.1f} texts/s")
+        reference = np.load(work / "0-0.npy")
+        rows = [
+            summary(path, runs[path], reference, work / f"{i}-0.npy")
+            for i, path in enumerate(paths)
+        ]
+    print_table(rows, min_cosine)
+    report = {
+        "benchmark": "embedding_throughput",
+        "model": model,
+        "num_texts": num_texts,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "repeats": repeats,
+        "rounds": rounds,
+        "cpu_count": os.cpu_count(),
+        "load_average_end": load_average(),
+        "rows": rows,
+        "target": target(rows, min_cosine),
+    }
     if predict_texts > 0:
-        predict = measure_predict(
-            model, ours, texts[:predict_texts], batch_sizes[0], max_length, repeats
+        from declutr import Encoder
+
+        encoder = Encoder(model, device="cpu", max_length=max_length - 2)
+        report["allennlp_predict"] = measure_predict(
+            model, encoder, texts[:predict_texts], batch_size, max_length, repeats
         )
-    print(
-        json.dumps(
-            {
-                "benchmark": "embedding_throughput",
-                "allennlp_predict": predict,
-                "model": model,
-                "device": device,
-                "threads": torch.get_num_threads(),
-                "num_texts": num_texts,
-                "max_length": max_length,
-                "repeats": repeats,
-                "results": results,
-            }
+    print(f"load average at end: {load_average()}")
+    print(json.dumps(report))
+
+
+def summary(path: str, results: List[dict], reference: np.ndarray, vectors: Path) -> dict:
+    similarity = cosines(np.load(vectors), reference)
+    rates = [result["texts_per_s"] for result in results]
+    return {
+        "path": path,
+        "texts_per_s": statistics.median(rates),
+        "texts_per_s_by_round": rates,
+        "min_cosine": float(similarity.min()),
+        "mean_cosine": float(similarity.mean()),
+    }
+
+
+def target(rows: List[dict], min_cosine: float) -> Optional[dict]:
+    """The fastest matching path of each tool and their ratio."""
+    matching = [row for row in rows if row["min_cosine"] >= min_cosine]
+    ours = [row for row in matching if row["path"].startswith("declutr:")]
+    theirs = [row for row in matching if row["path"].startswith("st:")]
+    if not ours or not theirs:
+        return None
+    best_ours = max(ours, key=lambda row: row["texts_per_s"])
+    best_theirs = max(theirs, key=lambda row: row["texts_per_s"])
+    return {
+        "ours": best_ours["path"],
+        "theirs": best_theirs["path"],
+        "ratio": best_ours["texts_per_s"] / best_theirs["texts_per_s"],
+    }
+
+
+def print_table(rows: List[dict], min_cosine: float) -> None:
+    print("\n| path | texts/s (median of rounds) | by round | min cosine | mean cosine |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        by_round = " / ".join(f"{rate:.1f}" for rate in row["texts_per_s_by_round"])
+        print(
+            f"| {row['path']} | {row['texts_per_s']:.1f} | {by_round} | "
+            f"{row['min_cosine']:.5f} | {row['mean_cosine']:.5f} |"
         )
-    )
+    best = target(rows, min_cosine)
+    if best:
+        print(
+            f"\nFastest at min cosine >= {min_cosine}: {best['ours']} / {best['theirs']} = "
+            f"{best['ratio']:.2f}"
+        )
 
 
 def write_archive(model: str, max_length: int, directory: Path) -> Path:
