@@ -1,13 +1,27 @@
 """The steps between texts and vectors that do not depend on the model: chunks of a stream,
-validation of each text, padding, and masked mean pooling."""
+validation of each text and of the options, length-sorted padded batches, and masked mean
+pooling."""
 
 import itertools
-from typing import Any, Dict, Iterable, Iterator, List, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import torch
 
 from declutr.data.documents import DocumentFormatError
 from declutr.data.texts import invalid_text_reason
+
+# What an invalid text does: raise an error, or give a row of NaN.
+ON_ERROR = ("raise", "skip")
+
+
+def check_on_error(on_error: str) -> None:
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}.")
+
+
+def check_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
 def mean_pool(hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -59,3 +73,29 @@ def pad(rows: List[List[int]], pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]
         ids[index, : len(row)] = torch.tensor(row, dtype=torch.long)
         mask[index, : len(row)] = 1
     return ids, mask
+
+
+def hide_progress(show_progress: Optional[bool], total: Optional[int], threshold: int) -> Any:
+    """tqdm's `disable`: `None` lets tqdm hide the bar when stderr is not a terminal; inputs of
+    known size up to `threshold` texts get no bar unless `show_progress`."""
+    if show_progress is not None:
+        return not show_progress
+    return None if total is None or total > threshold else True
+
+
+def sorted_batches(
+    rows: List[List[int]], batch_size: int, pad_id: int, token_type_ids: bool
+) -> Tuple[List[int], List[Dict[str, torch.Tensor]]]:
+    """`rows` (token id lists) sorted longest first and cut into padded batches (right padding,
+    as AllenNLP pads: position ids then match the unpadded text for every architecture): the
+    order (row indices, batch after batch) and the batches (`input_ids`, `attention_mask` and,
+    where the model takes them, all-zero `token_type_ids`, each `(batch_size, longest)`)."""
+    order = sorted(range(len(rows)), key=lambda index: -len(rows[index]))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        ids, mask = pad([rows[index] for index in order[start : start + batch_size]], pad_id)
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if token_type_ids:
+            batch["token_type_ids"] = torch.zeros_like(ids)
+        batches.append(batch)
+    return order, batches

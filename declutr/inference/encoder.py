@@ -28,22 +28,29 @@ from declutr.data.texts import (
     special_tokens_around,
 )
 from declutr.inference import export
-from declutr.inference.batching import chunks, invalid_texts, mean_pool, pad
-from declutr.inference.loading import load
+from declutr.inference.batching import (
+    check_on_error,
+    check_positive,
+    chunks,
+    hide_progress,
+    invalid_texts,
+    sorted_batches,
+)
+from declutr.inference.loading import Loaded, load
+from declutr.inference.long_texts import check_long_texts, weighted_mean, windows_of_texts
 from declutr.inference.outputs import (
     atomic_path,
     count_lines,
     write_embeddings_jsonl,
     write_embeddings_npy,
 )
+from declutr.inference.runtimes import make_runtime, resolve_device
 
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, os.PathLike]
 Texts = Union[str, Iterable[str]]
 
-# What an invalid text does: raise an error, or give a row of NaN.
-ON_ERROR = ("raise", "skip")
 # Texts tokenized, sorted by length and batched together: bounds memory on streamed input.
 CHUNK_BATCHES = 32
 # With `show_progress=None`, inputs of known size get a progress bar above this many texts.
@@ -54,14 +61,18 @@ class Encoder:
     """Sentence and document embeddings from a DeCLUTR model, as a numpy array.
 
     Vectors are the masked mean of the transformer's last hidden states, the pooling DeCLUTR
-    trains with, computed in float32. They equal the "embeddings" of `allennlp predict` with the
-    "declutr" predictor (within 1e-5). A model trained with a `feedforward` is still represented
-    by its pooled vectors (the predictor's "embeddings"), not by its "projections".
+    trains with, computed in float32. With the defaults (`precision="float32"`,
+    `backend="torch"`) they equal the "embeddings" of `allennlp predict` with the "declutr"
+    predictor (within 1e-5); reduced precision and the other runtimes change the arithmetic inside
+    the transformer only (see `declutr.inference.runtimes`). A model trained with a `feedforward`
+    is still represented by its pooled vectors (the predictor's "embeddings"), not by its
+    "projections".
 
     Texts are embedded as given, as the predictor does: the empty string is valid (its vector is
     that of the special tokens alone), and so are whitespace-only strings. A text longer than
     `max_length` subword tokens is truncated (only its beginning is tokenized); such texts are
-    counted in `truncated`, and the first logs a warning, once per encoder. Invalid texts (not a
+    counted in `truncated`, and the first logs a warning, once per encoder (with
+    `long_texts="chunk_mean"` they are embedded whole instead). Invalid texts (not a
     string, or holding a lone surrogate) raise, or with `on_error="skip"` give a row of NaN, so
     that row `i` still embeds text `i`; they are counted in `skipped`.
 
@@ -86,6 +97,21 @@ class Encoder:
         an exported directory's `sentence_bert_config.json`, or from the tokenizer's maximum.
         More than the model's positions hold is refused with a `ValueError` naming the largest
         allowed value (`declutr.data.texts.max_length_limit`).
+    precision : `str`, optional (default=`"float32"`)
+        The arithmetic inside the transformer: `"float32"`, `"bfloat16"` (CPUs with bfloat16
+        instructions and recent GPUs; smallest cosine to float32 about 0.9999) or `"float16"`
+        (GPUs, and OpenVINO on CPUs with float16 units). Pooling is always float32.
+    backend : `str`, optional (default=`"torch"`)
+        `"torch"`, or on the CPU `"openvino"` (`pip install "declutr[openvino]"`) or `"onnx"`
+        (ONNX Runtime, float32 only; `pip install "declutr[onnx]"`). Their model is read from an
+        exported directory's `openvino/` or `onnx/` folder if it has one, else converted from
+        the torch model here (seconds). Unsupported combinations raise `ValueError`.
+    long_texts : `str`, optional (default=`"truncate"`)
+        `"truncate"` texts to their first `max_length` tokens, or `"chunk_mean"`: embed a longer
+        text in windows of `max_length` tokens and average their vectors, weighted by tokens (see
+        `declutr.inference.long_texts`).
+    chunk_overlap : `int`, optional (default=`0`)
+        With `"chunk_mean"`: tokens shared by consecutive windows, from 0 to `max_length - 1`.
     """
 
     def __init__(
@@ -94,12 +120,17 @@ class Encoder:
         device: Optional[Union[str, int, torch.device]] = None,
         batch_size: int = 32,
         max_length: Optional[int] = None,
+        precision: str = "float32",
+        backend: str = "torch",
+        long_texts: str = "truncate",
+        chunk_overlap: int = 0,
     ) -> None:
-        _check_positive("batch_size", batch_size)
+        check_positive("batch_size", batch_size)
         if max_length is not None:
-            _check_positive("max_length", max_length)
-        self.source = str(model)
-        loaded = load(self.source)
+            check_positive("max_length", max_length)
+        # A `Loaded` (the parts of a model already in memory) serves the predictor.
+        self.source = "<model in memory>" if isinstance(model, Loaded) else str(model)
+        loaded = model if isinstance(model, Loaded) else load(self.source)
         self.tokenizer = loaded.tokenizer
         self.num_special_tokens = self.tokenizer.num_special_tokens_to_add(pair=False)
         self._special_tokens = special_tokens_around(self.tokenizer)
@@ -114,8 +145,15 @@ class Encoder:
         self.batch_size = batch_size
         self.base_model = loaded.base_model
         self.training_config = loaded.training_config
-        self.device = _resolve_device(device)
+        check_long_texts(long_texts, chunk_overlap, self.max_length)
+        self.long_texts, self.chunk_overlap = long_texts, chunk_overlap
+        self.device = resolve_device(device)
         self.transformer = loaded.transformer.to(self.device).float().eval().requires_grad_(False)
+        names = ["input_ids", "attention_mask"] + ["token_type_ids"] * self._uses_token_type_ids
+        self.runtime = make_runtime(
+            backend, precision, self.transformer, self.device, names, self.source
+        )
+        self.precision, self.backend = precision, backend
         self.truncated = 0
         self.skipped = 0
 
@@ -127,12 +165,14 @@ class Encoder:
     def __repr__(self) -> str:
         return (
             f"Encoder({self.source!r}, device={str(self.device)!r}, batch_size={self.batch_size}, "
-            f"max_length={self.max_length})"
+            f"max_length={self.max_length}, precision={self.precision!r}, "
+            f"backend={self.backend!r}, long_texts={self.long_texts!r})"
         )
 
     def token_ids(self, text: str) -> List[int]:
-        """The token ids the model sees for `text`: truncated, with special tokens."""
-        return self._tokenize([text])["input_ids"][0]
+        """The token ids the model sees for `text`, with special tokens: truncated, or with
+        `"chunk_mean"` those of its first window."""
+        return self._token_rows([text])[0][0]
 
     def encode(
         self,
@@ -200,15 +240,18 @@ class Encoder:
     ) -> Iterator[Tuple[np.ndarray, Dict[int, str]]]:
         """`iter_encode`, with each chunk's skipped rows (chunk row: why)."""
         batch_size = batch_size or self.batch_size
-        _check_positive("batch_size", batch_size)
-        _check_on_error(on_error)
+        check_positive("batch_size", batch_size)
+        check_on_error(on_error)
         if isinstance(texts, str):
             raise TypeError("iter_encode takes an iterable of texts; use encode for one string.")
         total = len(texts) if isinstance(texts, Sequence) else None
         if isinstance(texts, io.IOBase):
             texts = (line.rstrip("\r\n") for line in texts)
         progress = tqdm(
-            total=total, unit="text", desc="Embedding", disable=_hide_progress(show_progress, total)
+            total=total,
+            unit="text",
+            desc="Embedding",
+            disable=hide_progress(show_progress, total, PROGRESS_THRESHOLD),
         )
         with progress:
             for start, chunk in chunks(texts, batch_size * CHUNK_BATCHES):
@@ -268,7 +311,7 @@ class Encoder:
             )
         if not Path(input_path).is_file():
             raise FileNotFoundError(f"No input file {input_path}.")
-        _check_on_error(on_error)
+        check_on_error(on_error)
         if lines is not None and not (0 <= lines[0] <= lines[1]):
             raise ValueError(f"lines must be (start, end) with 0 <= start <= end, got {lines}.")
         numbered = (
@@ -307,16 +350,19 @@ class Encoder:
         """
         return export.save_pretrained(self, output_dir)
 
-    def _tokenize(self, texts: List[str]) -> Dict[str, List[List[int]]]:
-        """The reader's first `max_length` subword ids of each text, with the special tokens
-        around them (token type ids, where the model takes them, are 0 as for one sequence)."""
+    def _token_rows(self, texts: List[str]) -> Tuple[List[List[int]], List[int]]:
+        """The token ids of every row the model embeds, with the special tokens around them,
+        and each row's text: one row per text (its first `max_length` subword ids, as the
+        reader cuts them), or with `"chunk_mean"` one per window."""
         before, after = self._special_tokens
+        if self.long_texts == "chunk_mean":
+            windows, owners = windows_of_texts(
+                self.tokenizer, texts, self.max_length, self.chunk_overlap
+            )
+            return [before + ids + after for ids in windows], owners
         leading = leading_token_ids(self.tokenizer, texts, self.max_length)
         self._note_truncations(sum(truncated for _, truncated in leading))
-        input_ids = [before + ids + after for ids, _ in leading]
-        if not self._uses_token_type_ids:
-            return {"input_ids": input_ids}
-        return {"input_ids": input_ids, "token_type_ids": [[0] * len(ids) for ids in input_ids]}
+        return [before + ids + after for ids, _ in leading], list(range(len(texts)))
 
     def _encode_chunk(
         self,
@@ -330,14 +376,20 @@ class Encoder:
         rows of `invalid` texts are NaN."""
         output = np.full((len(texts), self.dim), np.nan, dtype=np.float32)
         valid = [index for index in range(len(texts)) if index not in invalid]
-        encoded = self._tokenize([texts[index] for index in valid])
-        order = sorted(range(len(valid)), key=lambda i: -len(encoded["input_ids"][i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch = {key: [values[i] for i in rows] for key, values in encoded.items()}
-            output[[valid[i] for i in rows]] = self._encode_batch(batch, normalize).cpu().numpy()
-            progress.update(len(rows))
-        progress.update(len(invalid))
+        rows, owners = self._token_rows([texts[index] for index in valid])
+        order, batches = sorted_batches(
+            rows, batch_size, self.tokenizer.pad_token_id or 0, self._uses_token_type_ids
+        )
+        vectors = np.zeros((len(rows), self.dim), dtype=np.float32)
+        if batches:
+            vectors[order] = np.concatenate(self.runtime.pooled(batches))
+        if self.long_texts == "chunk_mean":
+            vectors = weighted_mean(vectors, owners, [len(row) for row in rows], len(valid))
+        if normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.maximum(norms, 1e-12)
+        output[valid] = vectors
+        progress.update(len(texts))
         return output
 
     def _note_truncations(self, count: int) -> None:
@@ -357,43 +409,3 @@ class Encoder:
                 next(iter(invalid.values())),
             )
         self.skipped += len(invalid)
-
-    @torch.inference_mode()
-    def _encode_batch(self, batch: Dict[str, List[List[int]]], normalize: bool) -> torch.Tensor:
-        """Mean-pooled vectors, `(batch_size, dim)`, of token id lists (padded on the right, as
-        AllenNLP does; position ids then match the unpadded text for every architecture)."""
-        input_ids, mask = pad(batch["input_ids"], self.tokenizer.pad_token_id or 0)
-        inputs = {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}
-        if "token_type_ids" in batch:
-            type_ids, _ = pad(batch["token_type_ids"], self.tokenizer.pad_token_type_id)
-            inputs["token_type_ids"] = type_ids.to(self.device)
-        hidden_states = self.transformer(**inputs).last_hidden_state.float()
-        embeddings = mean_pool(hidden_states, inputs["attention_mask"])
-        if normalize:
-            embeddings = torch.nn.functional.normalize(embeddings, p=2, dim=-1)
-        return embeddings
-
-
-def _resolve_device(device: Optional[Union[str, int, torch.device]]) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if isinstance(device, int):
-        return torch.device("cpu") if device < 0 else torch.device("cuda", device)
-    return torch.device(device)
-
-
-def _check_on_error(on_error: str) -> None:
-    if on_error not in ON_ERROR:
-        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}.")
-
-
-def _check_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-
-def _hide_progress(show_progress: Optional[bool], total: Optional[int]) -> Optional[bool]:
-    """tqdm's `disable`: `None` lets tqdm hide the bar when stderr is not a terminal."""
-    if show_progress is not None:
-        return not show_progress
-    return None if total is None or total > PROGRESS_THRESHOLD else True

@@ -14,10 +14,12 @@ import io
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+
+from declutr.inference.batching import mean_pool
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,15 @@ _OPENVINO_PRECISIONS = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
 _TORCH_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 Batch = Dict[str, torch.Tensor]
+
+
+def resolve_device(device: Optional[Union[str, int, torch.device]]) -> torch.device:
+    """`None`: the first GPU if there is one, else the CPU; an int: that GPU (negative: CPU)."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(device, int):
+        return torch.device("cpu") if device < 0 else torch.device("cuda", device)
+    return torch.device(device)
 
 
 def check_runtime_options(backend: str, precision: str, device: torch.device) -> None:
@@ -100,11 +111,9 @@ class Runtime:
     def __init__(self, precision: str) -> None:
         self.precision = precision
 
-    def pooled(
-        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
-    ) -> List[np.ndarray]:
+    def pooled(self, batches: Sequence[Batch]) -> List[np.ndarray]:
         """The pooled vectors of every batch (dicts of int64 `(batch_size, seq_len)` tensors
-        named as the model's inputs), in order; `on_batch(batch_size)` after each."""
+        named as the model's inputs), in order."""
         raise NotImplementedError
 
 
@@ -128,20 +137,15 @@ class TorchRuntime(Runtime):
         self.device = device
 
     @torch.inference_mode()
-    def pooled(
-        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
-    ) -> List[np.ndarray]:
+    def pooled(self, batches: Sequence[Batch]) -> List[np.ndarray]:
         dtype = _TORCH_DTYPES.get(self.precision)
         outputs = []
         for batch in batches:
             inputs = {name: tensor.to(self.device) for name, tensor in batch.items()}
             with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
                 hidden_states = self.transformer(**inputs).last_hidden_state
-            # Shape: (batch_size, seq_len, 1)
-            weights = inputs["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden_states.float() * weights).sum(1) / weights.sum(1).clamp(min=1)
+            pooled = mean_pool(hidden_states.float(), inputs["attention_mask"])
             outputs.append(pooled.cpu().numpy())
-            on_batch(len(pooled))
         return outputs
 
 
@@ -186,9 +190,7 @@ class OpenVINORuntime(Runtime):
         self.num_requests = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self._queue = openvino.AsyncInferQueue(self.compiled, self.num_requests)
 
-    def pooled(
-        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
-    ) -> List[np.ndarray]:
+    def pooled(self, batches: Sequence[Batch]) -> List[np.ndarray]:
         outputs: List[Optional[np.ndarray]] = [None] * len(batches)
         masks = [batch["attention_mask"].numpy() for batch in batches]
 
@@ -201,8 +203,6 @@ class OpenVINORuntime(Runtime):
             inputs = {name: batch[name].numpy() for name in self.input_names}
             self._queue.start_async(inputs, index)  # waits while every request is busy
         self._queue.wait_all()
-        for output in outputs:
-            on_batch(len(output))
         return outputs  # type: ignore[return-value]
 
 
@@ -231,15 +231,12 @@ class OnnxRuntime(Runtime):
         )
         self.input_names = [node.name for node in self.session.get_inputs()]
 
-    def pooled(
-        self, batches: Sequence[Batch], on_batch: Callable[[int], None] = lambda size: None
-    ) -> List[np.ndarray]:
+    def pooled(self, batches: Sequence[Batch]) -> List[np.ndarray]:
         outputs = []
         for batch in batches:
             inputs = {name: batch[name].numpy() for name in self.input_names}
             (hidden_states,) = self.session.run([OUTPUT_NAME], inputs)
             outputs.append(masked_mean(hidden_states, inputs["attention_mask"]))
-            on_batch(len(hidden_states))
         return outputs
 
 
@@ -249,11 +246,13 @@ def make_runtime(
     transformer: Any,
     device: torch.device,
     input_names: Sequence[str],
-    model_dir: Optional[Path] = None,
+    source: Optional[str] = None,
 ) -> Runtime:
-    """The runtime for `backend`, its model read from `model_dir` (an exported directory) when
-    that holds one, else converted from `transformer` (a float32 torch model in eval mode)."""
+    """The runtime for `backend`, its model read from `source` when that is an exported
+    directory holding one, else converted from `transformer` (a float32 torch model in eval
+    mode, on `device`)."""
     check_runtime_options(backend, precision, device)
+    model_dir = Path(source) if source and Path(source).is_dir() else None
     threads = torch.get_num_threads()
     if backend == "torch":
         return TorchRuntime(transformer, device, precision)

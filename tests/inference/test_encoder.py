@@ -194,7 +194,9 @@ def test_encode_file_memory_stays_flat(archive_file, texts, tmp_path, monkeypatc
     # batch at a time by construction; tracing every allocation of the real one is slow)
     encoder = Encoder(archive_file, device="cpu")
     monkeypatch.setattr(
-        encoder, "_encode_batch", lambda batch, _: torch.ones(len(batch["input_ids"]), encoder.dim)
+        encoder.runtime,
+        "pooled",
+        lambda batches: [torch.ones(len(batch["input_ids"]), encoder.dim) for batch in batches],
     )
     lines = [text for text in texts if text] * 30
 
