@@ -44,7 +44,7 @@ from declutr.inference.outputs import (
     write_embeddings_jsonl,
     write_embeddings_npy,
 )
-from declutr.inference.runtimes import make_runtime, resolve_device
+from declutr.inference.runtimes import check_runtime_options, make_runtime, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +107,8 @@ class Encoder:
         exported directory's `openvino/` or `onnx/` folder if it has one, else converted from
         the torch model here (seconds). Unsupported combinations raise `ValueError`.
     long_texts : `str`, optional (default=`"truncate"`)
-        `"truncate"` texts to their first `max_length` tokens, or `"chunk_mean"`: embed a longer
-        text in windows of `max_length` tokens and average their vectors, weighted by tokens (see
-        `declutr.inference.long_texts`).
+        `"truncate"` texts to their first `max_length` tokens, or `"chunk_mean"`: average the
+        vectors of a longer text's windows, weighted by tokens (`declutr.inference.long_texts`).
     chunk_overlap : `int`, optional (default=`0`)
         With `"chunk_mean"`: tokens shared by consecutive windows, from 0 to `max_length - 1`.
     """
@@ -148,14 +147,12 @@ class Encoder:
         check_long_texts(long_texts, chunk_overlap, self.max_length)
         self.long_texts, self.chunk_overlap = long_texts, chunk_overlap
         self.device = resolve_device(device)
+        check_runtime_options(backend, precision, self.device)  # before moving the model
         self.transformer = loaded.transformer.to(self.device).float().eval().requires_grad_(False)
         names = ["input_ids", "attention_mask"] + ["token_type_ids"] * self._uses_token_type_ids
-        self.runtime = make_runtime(
-            backend, precision, self.transformer, self.device, names, self.source
-        )
+        self.runtime = make_runtime(backend, precision, self.transformer, self.device, names, model)
         self.precision, self.backend = precision, backend
-        self.truncated = 0
-        self.skipped = 0
+        self.truncated = self.skipped = 0
 
     @property
     def dim(self) -> int:
@@ -330,7 +327,7 @@ class Encoder:
             arrays = (embeddings for embeddings, _ in chunks)
             return write_embeddings_npy(arrays, temporary, num_rows, self.dim)
 
-    def save_pretrained(self, output_dir: PathLike) -> Path:
+    def save_pretrained(self, output_dir: PathLike, backends: Sequence[str] = ()) -> Path:
         """Write the encoder as a Hugging Face and sentence-transformers model directory.
 
         The directory holds the transformer without any masked-LM head (loadable with
@@ -343,12 +340,16 @@ class Encoder:
 
         output_dir : `str | os.PathLike`
             Created if missing; files already there with the same names are overwritten.
+        backends : `Sequence[str]`, optional (default=`()`)
+            Also write the float32 model of each runtime named, `"openvino"`
+            (`openvino/openvino_model.xml`) or `"onnx"` (`onnx/model.onnx`), where
+            sentence-transformers' `backend=` option and `Encoder` find them.
 
         # Returns
 
         The output directory.
         """
-        return export.save_pretrained(self, output_dir)
+        return export.save_pretrained(self, output_dir, backends)
 
     def _token_rows(self, texts: List[str]) -> Tuple[List[List[int]], List[int]]:
         """The token ids of every row the model embeds, with the special tokens around them,

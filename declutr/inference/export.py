@@ -4,20 +4,24 @@
 without any masked-LM head, its tokenizer, the sentence-transformers module files (a Transformer
 with the encoder's maximum length, then mean pooling) and a model card. The directory loads with
 `transformers.AutoModel`, `sentence_transformers.SentenceTransformer` and `declutr.Encoder`, all
-embedding as `allennlp predict` does; `verify_export` checks that on a few texts.
+embedding as `allennlp predict` does; `verify_export` checks that on a few texts. With
+`backends`, it also holds `openvino/openvino_model.xml` or `onnx/model.onnx`, which
+sentence-transformers loads with `backend="openvino"` or `"onnx"` and `Encoder` with the same
+`backend` option.
 `declutr export ARCHIVE OUT_DIR` does both from the command line.
 """
 
 import copy
 import json
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import torch
 from transformers import AutoModel, PreTrainedModel
 
 from declutr.inference.loading import MEAN_POOLING, ST_POOLING, ST_TRANSFORMER, reader_config
+from declutr.inference.runtimes import save_runtime_model
 
 _POOLING_DIR = "1_Pooling"
 # Texts embedded by the model and by its export to check that they agree.
@@ -30,12 +34,19 @@ CHECK_TEXTS: List[str] = [
 MIN_COSINE = 0.9999
 
 
-def save_pretrained(encoder: Any, output_dir: Any) -> Path:
+def save_pretrained(encoder: Any, output_dir: Any, backends: Sequence[str] = ()) -> Path:
     """Write `encoder` (a `declutr.Encoder`) as a Hugging Face and sentence-transformers model
-    directory; see `Encoder.save_pretrained`. Returns the directory."""
+    directory, with the model files of each of `backends` ("openvino", "onnx"); see
+    `Encoder.save_pretrained`. Returns the directory."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    _complete_model(encoder.transformer).save_pretrained(str(output_dir))
+    complete = _complete_model(encoder.transformer)
+    complete.save_pretrained(str(output_dir))
+    names = ["input_ids", "attention_mask"]
+    if "token_type_ids" in encoder.tokenizer.model_input_names:
+        names.append("token_type_ids")
+    for backend in backends:
+        save_runtime_model(backend, complete.cpu(), names, output_dir)
     encoder.tokenizer.save_pretrained(str(output_dir))
     _write_sentence_transformers_files(
         output_dir, encoder.dim, encoder.max_length + encoder.num_special_tokens
@@ -44,18 +55,23 @@ def save_pretrained(encoder: Any, output_dir: Any) -> Path:
     return output_dir
 
 
-def verify_export(encoder: Any, output_dir: Any, device: Optional[str] = None) -> float:
+def verify_export(
+    encoder: Any, output_dir: Any, device: Optional[str] = None, backends: Sequence[str] = ()
+) -> float:
     """Embed `CHECK_TEXTS` with `encoder` and with its export in `output_dir` (loaded as the same
-    class) and return the smallest cosine similarity of a pair; raise `RuntimeError` if it is
-    under `MIN_COSINE`."""
+    class, with torch and with each of `backends`, in float32) and return the smallest cosine
+    similarity of a pair; raise `RuntimeError` if it is under `MIN_COSINE`."""
     expected = encoder.encode(CHECK_TEXTS, normalize=True)
-    exported = type(encoder)(str(output_dir), device=device).encode(CHECK_TEXTS, normalize=True)
-    cosine = float(np.min(np.sum(expected * exported, axis=1)))
-    if cosine < MIN_COSINE:
-        raise RuntimeError(
-            f"The export in {output_dir} embeds differently from {encoder.source}: cosine "
-            f"similarity {cosine:.6f} < {MIN_COSINE}."
-        )
+    cosine = 1.0
+    for backend in ["torch", *backends]:
+        exported = type(encoder)(str(output_dir), device=device, backend=backend)
+        vectors = exported.encode(CHECK_TEXTS, normalize=True)
+        cosine = min(cosine, float(np.min(np.sum(expected * vectors, axis=1))))
+        if cosine < MIN_COSINE:
+            raise RuntimeError(
+                f"The export in {output_dir} embeds differently from {encoder.source} with "
+                f"backend {backend!r}: cosine similarity {cosine:.6f} < {MIN_COSINE}."
+            )
     return cosine
 
 

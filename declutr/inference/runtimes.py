@@ -12,6 +12,7 @@ looks for them), or are converted from the torch model when the encoder is built
 import importlib
 import io
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -246,13 +247,15 @@ def make_runtime(
     transformer: Any,
     device: torch.device,
     input_names: Sequence[str],
-    source: Optional[str] = None,
+    source: Any = None,
 ) -> Runtime:
     """The runtime for `backend`, its model read from `source` when that is an exported
     directory holding one, else converted from `transformer` (a float32 torch model in eval
     mode, on `device`)."""
     check_runtime_options(backend, precision, device)
-    model_dir = Path(source) if source and Path(source).is_dir() else None
+    model_dir = (
+        Path(source) if isinstance(source, (str, os.PathLike)) and Path(source).is_dir() else None
+    )
     threads = torch.get_num_threads()
     if backend == "torch":
         return TorchRuntime(transformer, device, precision)
