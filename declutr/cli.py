@@ -39,6 +39,17 @@ HELP = (
 )
 app = typer.Typer(add_completion=False, help=HELP, no_args_is_help=True)
 app.command("demo")(demo.main)
+# Encoder's runtime and long-text options, shared by embed and evaluate.
+Precision = Annotated[
+    str, typer.Option(help="float32, bfloat16 (CPU with bf16 instructions, GPU) or float16 (GPU).")
+]
+Backend = Annotated[
+    str, typer.Option(help='torch, or on the CPU openvino / onnx ("declutr[openvino]" / "[onnx]").')
+]
+LongTexts = Annotated[
+    str, typer.Option(help="truncate, or chunk_mean: average the windows of a longer text.")
+]
+ChunkOverlap = Annotated[int, typer.Option(help="chunk_mean: tokens shared by adjacent windows.")]
 # How long the ranks that finish first wait for the others before rank 0 merges.
 MERGE_WAIT = datetime.timedelta(days=7)
 VERSIONS = ("torch", "transformers", "scikit-learn", "scipy", "numpy")
@@ -123,6 +134,10 @@ def embed(
     ] = "raise",
     merge: Annotated[bool, typer.Option(help="Rank 0 merges the parts at the end.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Redo parts that are already complete.")] = False,
+    precision: Precision = "float32",
+    backend: Backend = "torch",
+    long_texts: LongTexts = "truncate",
+    chunk_overlap: ChunkOverlap = 0,
 ) -> None:
     """Embed INPUT into OUTPUT: `.npy` (a float32 array, row i = line i) or `.jsonl` (one
     {"embeddings": [...]} per line).
@@ -149,7 +164,12 @@ def embed(
     if not input_path.is_file():
         fail(f"No input file {input_path}.")
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    encoder = Encoder(model, device=device, batch_size=batch_size, max_length=max_length)
+    try:
+        encoder = Encoder(
+            model, device, batch_size, max_length, precision, backend, long_texts, chunk_overlap
+        )
+    except (ImportError, ValueError) as error:
+        fail(str(error))
     if world_size == 1:
         count = encoder.encode_file(input_path, output_path, normalize=normalize, on_error=on_error)
         typer.echo(f"Embedded {count} lines into {output_path}.")
@@ -218,12 +238,19 @@ def export(
     force: Annotated[bool, typer.Option(help="Write into a non-empty OUT_DIR.")] = False,
     verify: Annotated[bool, typer.Option(help="Compare the export's embeddings.")] = True,
     device: Annotated[str, typer.Option(help="torch device for loading and the check.")] = "cpu",
+    backend: Annotated[
+        Optional[List[str]],
+        typer.Option(help="Also write this runtime's model: openvino, onnx (repeatable)."),
+    ] = None,
 ) -> None:
     """Export ARCHIVE to OUT_DIR, a directory that `transformers.AutoModel`,
     `sentence_transformers.SentenceTransformer` (mean pooling included) and `declutr.Encoder`
     load, all embedding as `allennlp predict` does. The masked-LM head is left out; a model card
     records the base model, the training data and the training config. The export is checked by
-    embedding a few texts with ARCHIVE and with OUT_DIR (--no-verify skips it)."""
+    embedding a few texts with ARCHIVE and with OUT_DIR (--no-verify skips it). --backend
+    openvino writes `openvino/openvino_model.xml`, --backend onnx `onnx/model.onnx` (float32),
+    which sentence-transformers loads with backend="openvino" / "onnx" and `declutr.Encoder`
+    with the same `backend`; the check then covers them too."""
     from declutr import Encoder
     from declutr.inference.export import CHECK_TEXTS, verify_export
 
@@ -233,8 +260,8 @@ def export(
         fail(f"{output_dir} is not empty; pass --force to write into it.")
     try:
         encoder = Encoder(archive, device=device)
-        encoder.save_pretrained(output_dir)
-        cosine = verify_export(encoder, output_dir, device) if verify else float("nan")
+        encoder.save_pretrained(output_dir, backend or ())
+        cosine = verify_export(encoder, output_dir, device, backend or ()) if verify else -1.0
     except (OSError, ValueError, RuntimeError) as error:
         fail(str(error))
     typer.echo(f"Exported {archive} to {output_dir}.")
@@ -264,6 +291,10 @@ def evaluate(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the classification tasks.")] = SEED,
     progress: Annotated[bool, typer.Option(help="A progress bar per task.")] = True,
+    precision: Precision = "float32",
+    backend: Backend = "torch",
+    long_texts: LongTexts = "truncate",
+    chunk_overlap: ChunkOverlap = 0,
 ) -> None:
     """Score MODEL on SentEval's tasks, offline. DIR is SentEval's `data/downstream` directory.
     STS12-STS16 (Spearman of cosine similarities, all subsets pooled and mean over subsets),
@@ -290,8 +321,10 @@ def evaluate(
     except (UnknownTaskError, MissingTaskDataError) as error:
         fail(str(error))
     try:
-        encoder = Encoder(model, device=device, batch_size=batch_size, max_length=max_length)
-    except (OSError, ValueError) as error:
+        encoder = Encoder(
+            model, device, batch_size, max_length, precision, backend, long_texts, chunk_overlap
+        )
+    except (OSError, ValueError, ImportError) as error:
         fail(f"Cannot load {model}: {error}")
     typer.echo(f"Evaluating {encoder!r} on {', '.join(names)}.", err=True)
     results = run_evaluation(encoder, data_dir, names, seed=seed, show_progress=progress)
@@ -315,6 +348,9 @@ def _evaluation_record(
             "batch_size": encoder.batch_size,
             "max_length": encoder.max_length,
             "dim": encoder.dim,
+            "precision": encoder.precision,
+            "backend": encoder.backend,
+            "long_texts": encoder.long_texts,
         },
         "classifier": {
             "c_grid": list(C_GRID),

@@ -142,6 +142,11 @@ def _check_archived_model(model_config: Dict[str, Any], source: str) -> None:
         )
 
 
+def transformer_of(model: torch.nn.Module) -> PreTrainedModel:
+    """The Hugging Face encoder of a "declutr" model already loaded (the predictor's)."""
+    return _archived_transformer(model, {}, "the predictor's model")
+
+
 def _archived_transformer(
     model: torch.nn.Module, model_config: Dict[str, Any], source: str
 ) -> PreTrainedModel:

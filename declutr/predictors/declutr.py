@@ -1,6 +1,6 @@
 import json
 import logging
-from typing import List, Optional, Union
+from typing import Any, List, Optional, Union
 
 from allennlp.common.util import JsonDict
 from allennlp.data import DatasetReader, Instance
@@ -64,6 +64,15 @@ class DeCLUTRPredictor(Predictor):
     skip_invalid : `bool`, optional (default=`False`)
         Answer invalid inputs with an `"error"` line instead of raising. From the command line:
         `--predictor-args '{"skip_invalid": true}'`.
+    precision : `str`, optional (default=`"float32"`)
+    backend : `str`, optional (default=`"torch"`)
+    long_texts : `str`, optional (default=`"truncate"`)
+    chunk_overlap : `int`, optional (default=`0`)
+        As `declutr.Encoder`'s (e.g. `--predictor-args '{"backend": "openvino", "precision":
+        "bfloat16"}'`). Other values than these defaults embed JSON inputs with an `Encoder`
+        over the archive's transformer and the reader's tokenizer and `max_length` (the same
+        tokenization and pooling); the outputs then hold `"embeddings"` only (no
+        `"projections"`), and `--use-dataset-reader` is refused.
     """
 
     def __init__(
@@ -72,6 +81,10 @@ class DeCLUTRPredictor(Predictor):
         dataset_reader: DatasetReader,
         frozen: bool = True,
         skip_invalid: bool = False,
+        precision: str = "float32",
+        backend: str = "torch",
+        long_texts: str = "truncate",
+        chunk_overlap: int = 0,
     ) -> None:
         if not isinstance(dataset_reader, DeCLUTRDatasetReader):
             raise TypeError(
@@ -89,6 +102,11 @@ class DeCLUTRPredictor(Predictor):
         self.skipped = 0
         self._truncated_by_reader = dataset_reader.texts_truncated
         self._lines_loaded = 0
+        self._encoder = None
+        if (precision, backend, long_texts, chunk_overlap) != ("float32", "torch", "truncate", 0):
+            self._encoder = _encoder_of(
+                model, dataset_reader, precision, backend, long_texts, chunk_overlap
+            )
 
     def load_line(self, line: str) -> JsonDict:
         """Parse one line of JSON input (`allennlp predict` calls this for every non-blank line)."""
@@ -106,6 +124,8 @@ class DeCLUTRPredictor(Predictor):
         return self.predict_json({"text": text})
 
     def predict_json(self, inputs: JsonDict) -> JsonDict:
+        if self._encoder is not None:
+            return self.predict_batch_json([inputs])[0]
         prepared = self._prepare(inputs)
         if isinstance(prepared, str):
             return self._skipped_output(prepared)
@@ -113,6 +133,8 @@ class DeCLUTRPredictor(Predictor):
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
         """One output per input, in order; skipped inputs are not run through the model."""
+        if self._encoder is not None:
+            return self._encode_batch_json(inputs)
         prepared = [self._prepare(json_dict) for json_dict in inputs]
         instances = [item for item in prepared if isinstance(item, Instance)]
         outputs = iter(self.predict_batch_instance(instances) if instances else [])
@@ -121,12 +143,38 @@ class DeCLUTRPredictor(Predictor):
             for item in prepared
         ]
 
+    def _encode_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
+        """`predict_batch_json` through the `Encoder` of the non-default settings."""
+        assert self._encoder is not None
+        errors = [self._problem(json_dict) for json_dict in inputs]
+        texts = [json_dict["text"] for json_dict, error in zip(inputs, errors) if error is None]
+        vectors = iter(self._encoder.encode(texts, show_progress=False) if texts else [])
+        self.truncated = self._encoder.truncated
+        return [
+            {"embeddings": next(vectors).tolist()} if error is None else self._skipped_output(error)
+            for error in errors
+        ]
+
+    def _problem(self, inputs: JsonDict) -> Optional[str]:
+        """Why an input is skipped (with `skip_invalid`; else raise), or `None` if it is valid."""
+        if isinstance(inputs, _Rejected):
+            return inputs.error
+        reason = _input_problem(inputs)
+        if reason is None:
+            return None
+        message = f'Each input must be a JSON object with a string "text"; this one {reason}.'
+        if not self.skip_invalid:
+            raise InvalidInputError(message)
+        return message
+
     def predict_instance(self, instance: Instance) -> JsonDict:
+        _refuse_instances(self._encoder)
         output = super().predict_instance(instance)
         self._note_truncations()
         return output
 
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
+        _refuse_instances(self._encoder)
         outputs = super().predict_batch_instance(instances)
         self._note_truncations()
         return outputs
@@ -182,6 +230,27 @@ class DeCLUTRPredictor(Predictor):
                 self._reader.max_length,
             )
         self.truncated += new
+
+
+def _encoder_of(
+    model: Model, reader: DeCLUTRDatasetReader, *options: Any
+) -> Any:  # declutr.Encoder
+    """An `Encoder` over the model's transformer and the reader's tokenizer and `max_length`,
+    with `options` (precision, backend, long_texts, chunk_overlap)."""
+    from declutr.inference.encoder import Encoder
+    from declutr.inference.loading import Loaded, transformer_of
+
+    loaded = Loaded(transformer_of(model), reader.hf_tokenizer, reader.max_length)
+    device = next(model.parameters()).device
+    return Encoder(loaded, device, 32, reader.max_length, *options)
+
+
+def _refuse_instances(encoder: Any) -> None:
+    if encoder is not None:
+        raise ValueError(
+            "--use-dataset-reader (instances) embeds with the default precision, backend and "
+            "long_texts only; give JSON lines as input to use the predictor's other settings."
+        )
 
 
 def _input_problem(inputs: object) -> Optional[str]:

@@ -6,10 +6,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
 from declutr import Encoder
+from declutr.cli import app
 from declutr.inference import runtimes
 from declutr.inference.runtimes import ONNX_FILE, OPENVINO_FILE
+from tests import DOCUMENTS
 
 
 def smallest_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -142,3 +145,41 @@ def test_masked_mean_matches_torch_pooling():
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]])
     expected = runtimes.mean_pool(torch.from_numpy(hidden), torch.from_numpy(mask)).numpy()
     np.testing.assert_allclose(runtimes.masked_mean(hidden, mask), expected, atol=1e-6)
+
+
+def test_export_command_writes_runtime_files_and_checks_them(archive_file, texts, tmp_path):
+    # Given / When: `declutr export --backend openvino --backend onnx`
+    output_dir = tmp_path / "export"
+    command = ["export", str(archive_file), str(output_dir), "--backend", "openvino"]
+    result = CliRunner().invoke(app, [*command, "--backend", "onnx"])
+
+    # Then: both files, checked against the archive's vectors
+    assert result.exit_code == 0, result.output
+    assert "smallest cosine similarity" in result.output
+    assert (output_dir / OPENVINO_FILE).is_file() and (output_dir / ONNX_FILE).is_file()
+    assert (output_dir / OPENVINO_FILE).with_suffix(".bin").is_file()
+    reference = Encoder(archive_file, device="cpu").encode(texts)
+    for backend in ("openvino", "onnx"):
+        vectors = Encoder(output_dir, device="cpu", backend=backend).encode(texts)
+        assert smallest_cosine(vectors, reference) >= 0.99999
+
+
+def test_embed_command_takes_the_runtime_options(archive_file, tmp_path):
+    # Given: a few lines, embedded with the defaults and with OpenVINO in bfloat16, chunk_mean
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("A short line.\n" + DOCUMENTS.read_text(encoding="utf-8"), encoding="utf-8")
+    options = ["--backend", "openvino", "--precision", "bfloat16", "--long-texts", "chunk_mean"]
+
+    # When
+    for name, extra in (("default", []), ("fast", options)):
+        command = ["embed", str(archive_file), str(corpus), str(tmp_path / f"{name}.npy")]
+        result = CliRunner().invoke(app, [*command, *extra])
+        assert result.exit_code == 0, result.output
+
+    # Then: the same rows, close to each other; a refused combination fails with its reason
+    default, fast = np.load(tmp_path / "default.npy"), np.load(tmp_path / "fast.npy")
+    assert default.shape == fast.shape
+    assert smallest_cosine(default[:1], fast[:1]) >= 0.999
+    command = ["embed", str(archive_file), str(corpus), str(tmp_path / "x.npy")]
+    result = CliRunner().invoke(app, [*command, "--backend", "onnx", "--precision", "bfloat16"])
+    assert result.exit_code == 1 and "supports precision='float32' only" in result.output

@@ -2,7 +2,7 @@ import itertools
 import logging
 from collections import Counter
 from contextlib import contextmanager
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 from allennlp.common.checks import ConfigurationError
@@ -148,8 +148,7 @@ class DeCLUTRDatasetReader(DatasetReader):
                 num_anchors, num_positives, max_span_len, min_span_len, sampling_strategy
             )
         check_short_documents(short_documents)
-        self._num_anchors = num_anchors
-        self._num_positives = num_positives
+        self._num_anchors, self._num_positives = num_anchors, num_positives
         self._max_span_len = max_span_len
         self._min_span_len = min_span_len
         self._sampling_strategy = sampling_strategy
@@ -180,6 +179,11 @@ class DeCLUTRDatasetReader(DatasetReader):
     def max_length(self) -> int:
         """Most subword tokens in one text field, special tokens excluded."""
         return self._max_length
+
+    @property
+    def hf_tokenizer(self) -> Any:
+        """The Hugging Face tokenizer the reader tokenizes with."""
+        return self._hf_tokenizer
 
     @property
     def min_document_tokens(self) -> int:
