@@ -37,7 +37,7 @@ import torch
 import typer
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SHARED = HERE.parents[1] / "shared"
+DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared"))
 PEER_REQUIREMENTS = HERE / "peer_requirements.txt"
 DEFAULT_PEER_VENV = Path.home() / ".cache" / "declutr-benchmarks" / "peer-venv"
 REFERENCE = "declutr:torch:float32"
@@ -148,6 +148,7 @@ def main(
                 runs[path].append(result)
                 print(f"round {round_index + 1}: {path:28s} {result['texts_per_s']:8.1f} texts/s")
         reference = np.load(work / "0-0.npy")
+        exports = export_check(model, peer, work, options, reference) if peer else None
         rows = [
             summary(path, runs[path], reference, work / f"{i}-0.npy")
             for i, path in enumerate(paths)
@@ -165,6 +166,7 @@ def main(
         "load_average_end": load_average(),
         "rows": rows,
         "target": target(rows, min_cosine),
+        "export_check": exports,
     }
     if predict_texts > 0:
         from declutr import Encoder
@@ -175,6 +177,29 @@ def main(
         )
     print(f"load average at end: {load_average()}")
     print(json.dumps(report))
+
+
+def export_check(
+    model: str, peer: Path, work: Path, options: List[str], reference: np.ndarray
+) -> Dict[str, float]:
+    """Export `model` with declutr's `--backend openvino --backend onnx` files, load the export
+    with sentence-transformers' `backend="openvino"` / `"onnx"` in the peer venv, and return
+    each backend's smallest cosine against declutr's float32 vectors."""
+    from declutr import Encoder
+
+    exported = work / "export"
+    Encoder(model, device="cpu").save_pretrained(exported, backends=["openvino", "onnx"])
+    result = {}
+    for backend in ("openvino", "onnx"):
+        output = work / f"export-{backend}.npy"
+        once = [*options[:4], "--repeats", "1"]
+        run_path(f"st:{backend}", peer, str(exported), work / "texts.json", output, once)
+        result[backend] = float(cosines(np.load(output), reference).min())
+        print(
+            f"sentence-transformers, backend={backend!r}, on declutr's export: min cosine "
+            f"{result[backend]:.5f} against declutr's float32 vectors"
+        )
+    return result
 
 
 def summary(path: str, results: List[dict], reference: np.ndarray, vectors: Path) -> dict:

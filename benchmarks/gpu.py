@@ -12,6 +12,7 @@ checked on any machine in a minute; its figures mean nothing.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -34,7 +35,7 @@ from training_throughput import (  # noqa: E402
     st_features,
 )
 
-DEFAULT_SHARED = HERE.parents[1] / "shared"
+DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared"))
 
 
 def emit(record: Dict, output: Optional[Path]) -> None:

@@ -47,7 +47,7 @@ PathLike = Union[str, os.PathLike]
 MANIFEST_FORMAT = "declutr-embedding-shard/1"
 # Manifest fields that every part of one output must share.
 SHARED_FIELDS = ("input", "input_bytes", "input_lines", "world_size", "model", "dim")
-SHARED_FIELDS += ("max_length", "normalize", "on_error")
+SHARED_FIELDS += ("max_length", "normalize", "on_error", "precision", "backend", "long_texts")
 _PART = re.compile(r"\.part-(\d{5})-of-(\d{5})$")
 _BLOCK_ROWS = 65536
 
@@ -124,6 +124,9 @@ def embed_shard(
         "model": encoder.source,
         "dim": encoder.dim,
         "max_length": encoder.max_length,
+        "precision": encoder.precision,
+        "backend": encoder.backend,
+        "long_texts": f"{encoder.long_texts}/{encoder.chunk_overlap}",
         "normalize": normalize,
         "on_error": on_error,
     }
