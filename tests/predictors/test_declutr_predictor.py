@@ -72,7 +72,9 @@ def test_predictor_args_choose_precision_and_backend(archive, predictor, setting
     vectors = np.array([output["embeddings"] for output in outputs])
     cosines = np.sum(vectors * expected, 1) / np.linalg.norm(vectors, axis=1)
     assert np.min(cosines / np.linalg.norm(expected, axis=1)) >= min_cosine
-    assert fast.predict("one")["embeddings"] == pytest.approx(outputs[0]["embeddings"], abs=1e-6)
+    # One text alone is padded differently from in a batch: bfloat16 rounds differently.
+    tol = 1e-3 if settings.get("precision") == "bfloat16" else 1e-5
+    assert fast.predict("one")["embeddings"] == pytest.approx(outputs[0]["embeddings"], abs=tol)
     assert fast.truncated == 1
 
 
