@@ -77,6 +77,31 @@ def sample_texts(
     return texts
 
 
+def padding(model: str, texts: List[str], batch_size: int, max_length: int) -> Dict[str, float]:
+    """Padding tokens per real token when batches are cut after sorting by token count within
+    chunks of `batch_size * CHUNK_BATCHES` texts (declutr's `Encoder`) and after sorting all
+    texts by character count (sentence-transformers' `encode`)."""
+    from transformers import AutoTokenizer
+
+    from declutr.inference.encoder import CHUNK_BATCHES
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    lengths = [min(len(ids), max_length) for ids in tokenizer(texts, verbose=False)["input_ids"]]
+    chunk = batch_size * CHUNK_BATCHES
+    by_tokens = []
+    for start in range(0, len(texts), chunk):
+        rows = range(start, min(start + chunk, len(texts)))
+        by_tokens += sorted(rows, key=lambda row: -lengths[row])
+    by_characters = sorted(range(len(texts)), key=lambda row: -len(texts[row]))
+
+    def padded(order: List[int]) -> float:
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        total = sum(max(lengths[row] for row in batch) * len(batch) for batch in batches)
+        return total / sum(lengths) - 1
+
+    return {"declutr": padded(by_tokens), "sentence_transformers": padded(by_characters)}
+
+
 def peer_python(venv: Path) -> Path:
     """The peer venv's python, after creating the venv and installing
     `peer_requirements.txt` if it is missing or was installed from other requirements."""
@@ -155,6 +180,11 @@ def main(
             for i, path in enumerate(paths)
         ]
     print_table(rows, min_cosine)
+    padded = padding(model, texts, batch_size, max_length)
+    print(
+        f"Padding per real token: declutr {padded['declutr']:.3f} (token counts, sorted by "
+        f"chunk), sentence-transformers {padded['sentence_transformers']:.3f} (characters)"
+    )
     report = {
         "benchmark": "embedding_throughput",
         "model": model,
@@ -168,6 +198,7 @@ def main(
         "rows": rows,
         "target": target(rows, min_cosine),
         "export_check": exports,
+        "padding": padded,
     }
     if predict_texts > 0:
         from declutr import Encoder
