@@ -151,7 +151,6 @@ def embed(
     """
     import torch
 
-    from declutr import Encoder
     from declutr.inference.sharding import embed_shard
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -164,12 +163,8 @@ def embed(
     if not input_path.is_file():
         fail(f"No input file {input_path}.")
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        encoder = Encoder(
-            model, device, batch_size, max_length, precision, backend, long_texts, chunk_overlap
-        )
-    except (ImportError, ValueError) as error:
-        fail(str(error))
+    options = (precision, backend, long_texts, chunk_overlap)
+    encoder = _encoder(model, device, batch_size, max_length, *options)
     if world_size == 1:
         count = encoder.encode_file(input_path, output_path, normalize=normalize, on_error=on_error)
         typer.echo(f"Embedded {count} lines into {output_path}.")
@@ -187,6 +182,16 @@ def embed(
     typer.echo(f"Rank {rank} of {world_size}: wrote {manifest}.")
     if merge:
         _merge_after_every_rank(output_path, rank, world_size)
+
+
+def _encoder(model: str, *options: Any) -> Any:
+    """`declutr.Encoder(model, *options)`, or the command fails with the reason it cannot."""
+    from declutr import Encoder
+
+    try:
+        return Encoder(model, *options)
+    except (OSError, ValueError, ImportError) as error:
+        fail(f"Cannot load {model}: {error}")
 
 
 def _merge_after_every_rank(output_path: Path, rank: int, world_size: int) -> None:
@@ -303,7 +308,6 @@ def evaluate(
     accuracy and F1). Prints a table of the scores (x100) and writes every number, the model,
     the options, the sha256 of every task file read and the wall time as JSON. --max-length
     counts subword tokens without the special tokens, as DeCLUTR's reader does."""
-    from declutr import Encoder
     from declutr.evaluation import (
         MissingTaskDataError,
         UnknownTaskError,
@@ -320,12 +324,8 @@ def evaluate(
         check_files(data_dir, names)
     except (UnknownTaskError, MissingTaskDataError) as error:
         fail(str(error))
-    try:
-        encoder = Encoder(
-            model, device, batch_size, max_length, precision, backend, long_texts, chunk_overlap
-        )
-    except (OSError, ValueError, ImportError) as error:
-        fail(f"Cannot load {model}: {error}")
+    options = (precision, backend, long_texts, chunk_overlap)
+    encoder = _encoder(model, device, batch_size, max_length, *options)
     typer.echo(f"Evaluating {encoder!r} on {', '.join(names)}.", err=True)
     results = run_evaluation(encoder, data_dir, names, seed=seed, show_progress=progress)
     results["total_wall_time_s"] = time.perf_counter() - started
