@@ -30,7 +30,15 @@ def test_writes_json_and_prints_a_table(script, tiny_model, senteval_dir, tmp_pa
     assert "STSBenchmark  spearman" in result.stdout and "Wall time" in result.stdout
     record = json.loads(output.read_text())
     assert record["model"] == tiny_model and record["tasks"] == ["STSBenchmark", "MR"]
-    assert record["encoder"] == {"device": "cpu", "batch_size": 4, "max_length": 16, "dim": 32}
+    assert record["encoder"] == {
+        "device": "cpu",
+        "batch_size": 4,
+        "max_length": 16,
+        "dim": 32,
+        "precision": "float32",
+        "backend": "torch",
+        "long_texts": "truncate",
+    }
     assert record["checksums"]["MR"] == checksums(senteval_dir, "MR")
     assert set(record["results"]) == {"STSBenchmark", "MR"}
     assert record["total_wall_time_s"] >= record["wall_time_s"] > 0
