@@ -38,6 +38,7 @@ import torch
 import typer
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout's declutr, whatever is installed
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared"))
 PEER_REQUIREMENTS = HERE / "peer_requirements.txt"
 DEFAULT_PEER_VENV = Path.home() / ".cache" / "declutr-benchmarks" / "peer-venv"
