@@ -27,15 +27,7 @@ from declutr.data.texts import (
     max_length_error,
     special_tokens_around,
 )
-from declutr.inference import export
-from declutr.inference.batching import (
-    check_on_error,
-    check_positive,
-    chunks,
-    hide_progress,
-    invalid_texts,
-    sorted_batches,
-)
+from declutr.inference import batching, export
 from declutr.inference.loading import Loaded, load
 from declutr.inference.long_texts import check_long_texts, weighted_mean, windows_of_texts
 from declutr.inference.outputs import (
@@ -102,10 +94,9 @@ class Encoder:
         instructions and recent GPUs; smallest cosine to float32 about 0.9999) or `"float16"`
         (GPUs, and OpenVINO on CPUs with float16 units). Pooling is always float32.
     backend : `str`, optional (default=`"torch"`)
-        `"torch"`, or on the CPU `"openvino"` (`pip install "declutr[openvino]"`) or `"onnx"`
-        (ONNX Runtime, float32 only; `pip install "declutr[onnx]"`). Their model is read from an
-        exported directory's `openvino/` or `onnx/` folder if it has one, else converted from
-        the torch model here (seconds). Unsupported combinations raise `ValueError`.
+        `"torch"`, or on the CPU `"openvino"` or `"onnx"` (float32; extras `declutr[openvino]`,
+        `declutr[onnx]`), read from an export's `openvino/` or `onnx/` folder, else converted
+        here (seconds). Unsupported combinations raise `ValueError`.
     long_texts : `str`, optional (default=`"truncate"`)
         `"truncate"` texts to their first `max_length` tokens, or `"chunk_mean"`: average the
         vectors of a longer text's windows, weighted by tokens (`declutr.inference.long_texts`).
@@ -124,9 +115,9 @@ class Encoder:
         long_texts: str = "truncate",
         chunk_overlap: int = 0,
     ) -> None:
-        check_positive("batch_size", batch_size)
+        batching.check_positive("batch_size", batch_size)
         if max_length is not None:
-            check_positive("max_length", max_length)
+            batching.check_positive("max_length", max_length)
         # A `Loaded` (the parts of a model already in memory) serves the predictor.
         self.source = "<model in memory>" if isinstance(model, Loaded) else str(model)
         loaded = model if isinstance(model, Loaded) else load(self.source)
@@ -237,22 +228,18 @@ class Encoder:
     ) -> Iterator[Tuple[np.ndarray, Dict[int, str]]]:
         """`iter_encode`, with each chunk's skipped rows (chunk row: why)."""
         batch_size = batch_size or self.batch_size
-        check_positive("batch_size", batch_size)
-        check_on_error(on_error)
+        batching.check_positive("batch_size", batch_size)
+        batching.check_on_error(on_error)
         if isinstance(texts, str):
             raise TypeError("iter_encode takes an iterable of texts; use encode for one string.")
         total = len(texts) if isinstance(texts, Sequence) else None
         if isinstance(texts, io.IOBase):
             texts = (line.rstrip("\r\n") for line in texts)
-        progress = tqdm(
-            total=total,
-            unit="text",
-            desc="Embedding",
-            disable=hide_progress(show_progress, total, PROGRESS_THRESHOLD),
-        )
+        hide = batching.hide_progress(show_progress, total, PROGRESS_THRESHOLD)
+        progress = tqdm(total=total, unit="text", desc="Embedding", disable=hide)
         with progress:
-            for start, chunk in chunks(texts, batch_size * CHUNK_BATCHES):
-                invalid = invalid_texts(chunk, start, raise_error=on_error == "raise")
+            for start, chunk in batching.chunks(texts, batch_size * CHUNK_BATCHES):
+                invalid = batching.invalid_texts(chunk, start, raise_error=on_error == "raise")
                 self._note_skips(invalid)
                 yield self._encode_chunk(chunk, batch_size, normalize, progress, invalid), invalid
 
@@ -308,7 +295,7 @@ class Encoder:
             )
         if not Path(input_path).is_file():
             raise FileNotFoundError(f"No input file {input_path}.")
-        check_on_error(on_error)
+        batching.check_on_error(on_error)
         if lines is not None and not (0 <= lines[0] <= lines[1]):
             raise ValueError(f"lines must be (start, end) with 0 <= start <= end, got {lines}.")
         numbered = (
@@ -378,7 +365,7 @@ class Encoder:
         output = np.full((len(texts), self.dim), np.nan, dtype=np.float32)
         valid = [index for index in range(len(texts)) if index not in invalid]
         rows, owners = self._token_rows([texts[index] for index in valid])
-        order, batches = sorted_batches(
+        order, batches = batching.sorted_batches(
             rows, batch_size, self.tokenizer.pad_token_id or 0, self._uses_token_type_ids
         )
         vectors = np.zeros((len(rows), self.dim), dtype=np.float32)
