@@ -145,6 +145,8 @@ def continuations(
 
     documents = train_texts[: opts["continue_documents"]]
     data_path = write_documents(documents, output_dir / "continue.jsonl")
+    if not any(variant.name[0] in opts["variants"] for variant in VARIANTS):
+        return {}, []
     measured = choose_rate(output_dir, data_path, len(documents), opts, pairs)
     opts = {**opts, "continue_lr": measured["best_learning_rate"]}
     chosen = [variant for variant in VARIANTS if variant.name[0] in opts["variants"]]
@@ -281,13 +283,18 @@ def main(
     logger.info("retrieval: %d held-out anchor/positive pairs", len(pairs[0]))
 
     def evaluated(name: str, model: str) -> Dict:
+        """Scores, cached; tasks missing from the cache are added to it."""
         path = output_dir / f"{name}.eval.json"
-        missing = path.is_file() and set(task_list) - set(json.loads(path.read_text())["scores"])
-        result = cached(
-            path,
-            opts["reuse"] and not missing,
-            lambda: score(model, data_dir, task_list, pairs, opts["eval_batch_size"]),
-        )
+        old = json.loads(path.read_text()) if opts["reuse"] and path.is_file() else None
+        missing = [task for task in task_list if old is None or task not in old["scores"]]
+        result = old
+        if missing:
+            result = score(model, data_dir, missing, pairs, opts["eval_batch_size"])
+            if old is not None:
+                for key in ("scores", "results", "checksums"):
+                    result[key] = old[key] | result[key]
+                result["eval_seconds"] += old["eval_seconds"]
+            path.write_text(json.dumps(result, indent=2))
         logger.info("%s: %s, mean cosine %.3f", name, result["scores"], result["mean_cosine"])
         return result
 
