@@ -77,7 +77,7 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
     """The tokenizer and random encoder, the rate sweep and the pretraining; the base's
     Hugging Face directory is `output_dir / "base-hf"`."""
     import torch
-    from reproduction_base import PretrainSettings, pack, sweep, train_mlm
+    from reproduction_base import PretrainSettings, pack, sweep, train_mlm, unigram_baseline
     from transformers import AutoTokenizer
 
     from declutr.testing.from_scratch import build_encoder_from_scratch
@@ -126,13 +126,19 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
         opts["reuse"] and (output_dir / "base-hf" / "config.json").is_file(),
         lambda: train_mlm(scratch, train_rows, validation, base_settings, output_dir / "base-hf"),
     )
-    return {"sweep": swept, **trained}
+    unigram = unigram_baseline(train_rows, validation)
+    logger.info("unigram stage (training token frequencies) on held-out tokens: %s", unigram)
+    return {"sweep": swept, **trained, "unigram": unigram}
 
 
 def write_documents(texts: List[str], path: Path) -> Path:
-    with path.open("w", encoding="utf-8") as handle:
+    """`texts` as JSON lines at `path`, replaced atomically: processes running other seeds on the
+    same output folder may be reading it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    with temporary.open("w", encoding="utf-8") as handle:
         for text in texts:
             handle.write(json.dumps({"text": text}) + "\n")
+    os.replace(temporary, path)
     return path
 
 
@@ -201,9 +207,9 @@ def continuation(
             opts["reuse"],
             lambda: mlm_documents(settings_a, num_documents),
         )
-        lines = data_path.read_text(encoding="utf-8").splitlines(keepends=True)
-        data_path = output_dir / f"{name}.jsonl"
-        data_path.write_text("".join(lines[:num_documents]), encoding="utf-8")
+        lines = data_path.read_text(encoding="utf-8").splitlines()
+        texts = [json.loads(line)["text"] for line in lines[:num_documents]]
+        data_path = write_documents(texts, output_dir / f"{name}.jsonl")
     settings = overrides(variant, base_hf, data_path, num_documents, opts, seed)
     trained = cached(
         output_dir / f"{name}.train.json",
@@ -309,7 +315,7 @@ def main(
     summary = {
         "benchmark": "reproduction",
         "settings": {k: v for k, v in opts.items() if isinstance(v, (int, float, str, list))},
-        "base": {"sweep": base["sweep"], "curve": base["curve"], "settings": base["settings"]},
+        "base": {key: base[key] for key in ("sweep", "curve", "settings", "unigram")},
         "continuation_rate": measured,
         "groups": groups,
         "wall_time_s": time.perf_counter() - started,
@@ -336,7 +342,8 @@ def base_line(base: Dict, opts: Dict) -> str:
         f"{base['settings']['steps']} steps of {opts['batch_size']} x {opts['seq_len']} tokens, "
         f"peak rate {base['settings']['learning_rate']:g} (sweep, held-out MLM loss after "
         f"{opts['sweep_steps']} steps: {rates}); held-out masked-LM loss {last['mlm_loss']:.3f}, "
-        f"masked-token accuracy {100 * last['masked_accuracy']:.1f}%, "
+        f"masked-token accuracy {100 * last['masked_accuracy']:.1f}% (unigram stage: "
+        f"{base['unigram']['mlm_loss']:.3f}, {100 * base['unigram']['masked_accuracy']:.1f}%), "
         f"{base['train_seconds'] / 60:.1f} min."
     )
 

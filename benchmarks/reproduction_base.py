@@ -110,6 +110,20 @@ def evaluate_mlm(model, tokenizer, validation: torch.Tensor, batch_size: int = 6
     return {"mlm_loss": total_loss / count, "masked_accuracy": correct / count}
 
 
+def unigram_baseline(train_rows: torch.Tensor, validation: torch.Tensor) -> Dict:
+    """What a masked LM at the unigram stage scores on the held-out tokens: the cross-entropy of
+    the training token frequencies, and the accuracy of always guessing the most frequent token.
+    A base below that loss and above that accuracy uses the context."""
+    counts = torch.bincount(train_rows[:, 1:-1].reshape(-1)).double()
+    probabilities = counts / counts.sum()
+    held_out = validation[:, 1:-1].reshape(-1)
+    held_out = held_out[held_out < len(probabilities)]
+    return {
+        "mlm_loss": float(-probabilities[held_out].clamp_min(1e-12).log().mean()),
+        "masked_accuracy": float((held_out == probabilities.argmax()).double().mean()),
+    }
+
+
 def _optimizer(model, settings: PretrainSettings):
     decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
     no_decay = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]

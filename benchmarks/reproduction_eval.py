@@ -135,7 +135,9 @@ def table(groups: List[Dict]) -> str:
         minutes = [run["train_seconds"] / 60 for run in runs if run.get("train_seconds")]
         cells.append(f"{statistics.mean(minutes):.1f}" if minutes else "-")
         for key, _ in COLUMNS:
-            cells.append(_mean_sd([run["scores"][key] for run in runs if key in run["scores"]]))
+            values = [run["scores"][key] for run in runs if key in run["scores"]]
+            fewer = f" (n={len(values)})" if 0 < len(values) < len(runs) else ""
+            cells.append(_mean_sd(values) + fewer)
         cells.append(_mean_sd([run["mean_cosine"] for run in runs], scale=1.0, digits=3))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
