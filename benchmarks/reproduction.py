@@ -78,7 +78,7 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
     Hugging Face directory is `output_dir / "base-hf"`."""
     import torch
     from reproduction_base import PretrainSettings, pack, sweep, train_mlm, unigram_baseline
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, RobertaForMaskedLM
 
     from declutr.testing.from_scratch import build_encoder_from_scratch
 
@@ -95,6 +95,8 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
             seed=opts["seed"],
         )
     tokenizer = AutoTokenizer.from_pretrained(str(scratch))
+    parameters = RobertaForMaskedLM.from_pretrained(str(scratch)).num_parameters()
+    logger.info("base: %d parameters with its masked-LM head", parameters)
     rows_path = output_dir / "packed.pt"
     if opts["reuse"] and rows_path.is_file():
         train_rows, validation = torch.load(rows_path)
