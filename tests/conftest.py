@@ -17,9 +17,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # it can never fail by chance; local runs (the "dev" profile) keep exploring new examples, and
 # keep a database of failures found, to replay them. Tests' own `settings(...)` (max_examples,
 # deadline) still apply on top of the profile. Load a profile by name with
-# `HYPOTHESIS_PROFILE=ci pytest ...` to reproduce CI exactly.
+# `HYPOTHESIS_PROFILE=ci pytest ...` to reproduce CI exactly. "dev" sets derandomize=False
+# explicitly: under a CI environment variable, Hypothesis's own defaults are derandomized and every
+# profile registered without it would inherit that.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev")
+settings.register_profile("dev", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 SHARED = Path(os.environ.get("DECLUTR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
