@@ -59,6 +59,26 @@ LARGE = {
     "max_span_len": 256,
 }
 
+# Settings of the continuations that the experiments vary (`--mlm-weight`, `--temperature`, ...),
+# at their defaults. A run with another value gets it in its name (`run_tag`), so the runs of
+# several experiments share one output folder and its base.
+CONTINUATION_DEFAULTS = {
+    "continue_documents": 400,
+    "continue_batch_size": 8,
+    "temperature": 0.05,
+    "min_span_len": 16,
+    "max_span_len": 128,
+    "mlm_weight": 1.0,
+}
+TAG_NAMES = {
+    "continue_documents": "docs",
+    "continue_batch_size": "batch",
+    "temperature": "temp",
+    "min_span_len": "min",
+    "max_span_len": "max",
+    "mlm_weight": "mlmw",
+}
+
 app = typer.Typer(add_completion=False, help=__doc__)
 logger = logging.getLogger("reproduction")
 
@@ -158,7 +178,10 @@ def continuations(
     measured = choose_rate(output_dir, data_path, len(documents), opts, pairs)
     opts = {**opts, "continue_lr": measured["best_learning_rate"]}
     chosen = [variant for variant in VARIANTS if variant.name[0] in opts["variants"]]
-    groups = {variant.name: {"name": variant.label, "runs": []} for variant in chosen}
+    groups = {
+        variant.name: {"name": f"{variant.label}{run_tag(opts, variant)}", "runs": []}
+        for variant in chosen
+    }
     for seed in opts["seeds"]:  # every variant of a seed before the next seed
         for variant in chosen:
             run = continuation(output_dir, variant, data_path, len(documents), opts, seed)
@@ -194,13 +217,24 @@ def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dic
     return {"runs": runs, "best_learning_rate": best["learning_rate"]}
 
 
+def run_tag(opts: Dict, variant=None) -> str:
+    """The continuation settings that differ from `CONTINUATION_DEFAULTS`, for run names
+    (`_mlmw0.25_temp0.1`); the masked-LM weight only for (a), the one variant it changes."""
+    return "".join(
+        f"_{TAG_NAMES[key]}{opts[key]:g}"
+        for key, default in CONTINUATION_DEFAULTS.items()
+        if opts[key] != default
+        and not (key == "mlm_weight" and variant is not None and variant.name != "a_declutr")
+    )
+
+
 def continuation(
     output_dir: Path, variant, data_path: Path, num_documents: int, opts: Dict, seed: int
 ) -> Dict:
     """One continuation from the base (reused when done), without its scores."""
     from reproduction_train import VARIANTS, mlm_documents, overrides, train
 
-    name = f"{variant.name}_seed{seed}_lr{opts['continue_lr']:g}"
+    name = f"{variant.name}_seed{seed}_lr{opts['continue_lr']:g}{run_tag(opts, variant)}"
     base_hf = str(output_dir / "base-hf")
     if variant.epochs > 1:  # (c): as many span tokens as (a), in two epochs over fewer documents
         settings_a = overrides(VARIANTS[0], base_hf, data_path, num_documents, opts, seed)
@@ -240,14 +274,27 @@ def main(
     sweep_rates: Annotated[str, typer.Option(help="Peak rates of the sweep.")] = "1e-3,2e-3,4e-3",
     warmup_fraction: Annotated[float, typer.Option(help="Warm-up, share of steps.")] = 0.06,
     validation_rows: Annotated[int, typer.Option(help="Held-out MLM sequences.")] = 256,
-    continue_documents: Annotated[int, typer.Option(help="Documents of (a) and (b).")] = 400,
-    continue_batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 8,
+    continue_documents: Annotated[
+        int, typer.Option(help="Documents of (a) and (b).")
+    ] = CONTINUATION_DEFAULTS["continue_documents"],
+    continue_batch_size: Annotated[
+        int, typer.Option(help="Documents per batch.")
+    ] = CONTINUATION_DEFAULTS["continue_batch_size"],
     continue_rates: Annotated[
         str, typer.Option(help="Peak rates tried for (a)-(c) (best held-out retrieval).")
     ] = "1e-4,3e-4",
-    temperature: Annotated[float, typer.Option(help="NT-Xent temperature.")] = 0.05,
-    min_span_len: Annotated[int, typer.Option(help="Shortest span, in tokens.")] = 16,
-    max_span_len: Annotated[int, typer.Option(help="Longest span, in tokens.")] = 128,
+    temperature: Annotated[
+        float, typer.Option(help="NT-Xent temperature.")
+    ] = CONTINUATION_DEFAULTS["temperature"],
+    min_span_len: Annotated[
+        int, typer.Option(help="Shortest span, in tokens.")
+    ] = CONTINUATION_DEFAULTS["min_span_len"],
+    max_span_len: Annotated[
+        int, typer.Option(help="Longest span, in tokens.")
+    ] = CONTINUATION_DEFAULTS["max_span_len"],
+    mlm_weight: Annotated[
+        float, typer.Option(help="Weight of the masked-LM loss in (a) (the paper's: 1).")
+    ] = CONTINUATION_DEFAULTS["mlm_weight"],
     seeds: Annotated[str, typer.Option(help="Seeds of the continuations.")] = "1,2,3",
     rate_seed: Annotated[int, typer.Option(help="Seed of the continuation rate runs.")] = 1,
     variants: Annotated[str, typer.Option(help="Continuations to run, of 'abc'.")] = "abc",
@@ -287,7 +334,13 @@ def main(
         return
     base_hf = str(output_dir / "base-hf")
     val_path = write_documents(val_texts, output_dir / "validation.jsonl")
-    pairs = retrieval_pairs(base_hf, val_path, opts["min_span_len"], opts["max_span_len"])
+    # The same held-out spans for every run, whatever its span lengths: comparable scores.
+    pairs = retrieval_pairs(
+        base_hf,
+        val_path,
+        CONTINUATION_DEFAULTS["min_span_len"],
+        CONTINUATION_DEFAULTS["max_span_len"],
+    )
     logger.info("retrieval: %d held-out anchor/positive pairs", len(pairs[0]))
 
     def evaluated(name: str, model: str) -> Dict:

@@ -60,6 +60,10 @@ class DeCLUTR(Model):
         Add the masked-LM loss on the anchors during training.
     mlm_probability : `float`, optional (default=`0.15`)
         Share of (non-special, non-padding) anchor tokens selected for masking.
+    mlm_weight : `float`, optional (default=`1.0`)
+        The training loss is `contrastive + mlm_weight * masked_lm` (the paper's sum: `1.0`).
+        The reported `mlm_loss` is unweighted. Must be positive; to train without the masked-LM
+        loss, set `masked_language_modeling: false`.
     scale_fix : `bool`, optional (default=`True`)
         Under distributed training each worker's loss covers the gathered batch but only its own
         slice carries gradients, and DDP averages gradients over the `W` workers, so the applied
@@ -95,6 +99,7 @@ class DeCLUTR(Model):
         loss: Optional[ContrastiveLoss] = None,
         masked_language_modeling: bool = True,
         mlm_probability: float = 0.15,
+        mlm_weight: float = 1.0,
         scale_fix: bool = True,
         gradient_cache_chunk_size: Optional[int] = None,
         length_groups: int = 1,
@@ -109,6 +114,11 @@ class DeCLUTR(Model):
             )
         if not 0 < mlm_probability < 1:
             raise ConfigurationError(f"mlm_probability must be in (0, 1), got {mlm_probability}.")
+        if not mlm_weight > 0:
+            raise ConfigurationError(
+                f"mlm_weight must be positive, got {mlm_weight}; to train without the masked-LM "
+                "loss, set masked_language_modeling: false."
+            )
         self._text_field_embedder = text_field_embedder
         self._seq2vec_encoder = seq2vec_encoder or BagOfEmbeddingsEncoder(
             text_field_embedder.get_output_dim(), averaged=True
@@ -117,6 +127,7 @@ class DeCLUTR(Model):
         self._loss = loss
         self._mlm_embedder = _mlm_embedder(text_field_embedder, masked_language_modeling)
         self._mlm_probability = mlm_probability
+        self._mlm_weight = mlm_weight
         self._scale_fix = scale_fix
         if gradient_cache_chunk_size is not None and gradient_cache_chunk_size < 1:
             raise ConfigurationError(
@@ -169,7 +180,7 @@ class DeCLUTR(Model):
         losses = []
         if mlm_loss is not None:
             self._mlm_loss(mlm_loss.detach())
-            losses.append(mlm_loss)
+            losses.append(self._mlm_weight * mlm_loss if self._mlm_weight != 1.0 else mlm_loss)
         if positives is not None and (self._loss is not None or not self.training):
             mean_positives = self._mean_positives(positives, batch_size * num_anchors)
             if not self.training:

@@ -70,6 +70,25 @@ def test_training_returns_loss_and_reports_both_parts(tiny_model):
     assert output["loss"].item() == pytest.approx(metrics["contrastive_loss"] + metrics["mlm_loss"])
 
 
+def test_mlm_weight_scales_the_masked_lm_part_of_the_training_loss(tiny_model):
+    # Given a model whose masked-LM loss weighs a quarter
+    model = build("declutr", mlm_weight=0.25).train()
+    instances = list(reader_for(tiny_model, seed=0).read(str(DOCUMENTS)))[:4]
+    # When it trains on a batch
+    loss = model(**tensors(instances))["loss"]
+    metrics = model.get_metrics(reset=True)
+    # Then the loss is the contrastive loss plus a quarter of the (reported, unweighted) MLM loss
+    assert metrics["mlm_loss"] > 1.0
+    expected = metrics["contrastive_loss"] + 0.25 * metrics["mlm_loss"]
+    assert loss.item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0])
+def test_a_weight_that_is_not_positive_is_refused(weight):
+    with pytest.raises(ConfigurationError, match="masked_language_modeling: false"):
+        build("declutr", mlm_weight=weight)
+
+
 def test_contrastive_loss_uses_the_mean_positive_of_each_anchor(tiny_model):
     # Given a model in evaluation mode (no masking) and sampled instances
     model = build("contrastive_only").eval()
