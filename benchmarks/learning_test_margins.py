@@ -4,26 +4,46 @@ several seeds.
 
     PYTHONPATH=. python benchmarks/learning_test_margins.py --seeds 0,1,2 \
         | tee benchmarks/results/learning_test_margins.log
+
+Options try other settings than the test's (its defaults): `--validation-strategy adjacent`
+validates on positives that share no token with their anchor, `--vocabulary bbc` builds the
+tiny encoder's tokenizer on the training articles instead of the test fixtures.
 """
 
 import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 import declutr  # noqa: F401
 from declutr.testing.from_scratch import build_encoder_from_scratch
 from tests.conftest import fixture_documents
-from tests.models.test_learning import corpus, train_and_validate
+from tests.models.test_learning import (
+    LEARNING_RATE,
+    NUM_TRAIN,
+    bbc_articles,
+    corpus,
+    train_and_validate,
+)
 
 
-def main(seeds: str = "0,1,2") -> None:
+def main(
+    seeds: str = "0,1,2",
+    epochs: int = 2,
+    learning_rate: float = LEARNING_RATE,
+    training_strategy: Optional[str] = None,
+    validation_strategy: Optional[str] = None,
+    vocabulary: str = "fixtures",
+) -> None:
+    strategies = (training_strategy, validation_strategy)
     with tempfile.TemporaryDirectory() as directory:
         directory_path = Path(directory)
         data = corpus(directory_path)
-        model = str(build_encoder_from_scratch(fixture_documents(), directory_path / "m", seed=0))
+        texts = fixture_documents() if vocabulary == "fixtures" else bbc_articles()[:NUM_TRAIN]
+        model = str(build_encoder_from_scratch(texts, directory_path / "m", seed=0))
         for seed in map(int, seeds.split(",")):
             for reader, train in [
                 ("declutr", False),
@@ -31,9 +51,23 @@ def main(seeds: str = "0,1,2") -> None:
                 ("declutr_mispaired", True),
             ]:
                 started = time.perf_counter()
-                metrics = train_and_validate(directory_path, model, data, reader, seed, train)
+                metrics = train_and_validate(
+                    directory_path,
+                    model,
+                    data,
+                    reader,
+                    seed,
+                    train,
+                    epochs,
+                    learning_rate,
+                    strategies,
+                )
                 record = {
                     "seed": seed,
+                    "epochs": epochs,
+                    "learning_rate": learning_rate,
+                    "strategies": strategies,
+                    "vocabulary": vocabulary,
                     "reader": reader,
                     "trained": train,
                     "validation_retrieval_accuracy": metrics["validation_retrieval_accuracy"],

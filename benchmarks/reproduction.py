@@ -69,6 +69,7 @@ CONTINUATION_DEFAULTS = {
     "min_span_len": 16,
     "max_span_len": 128,
     "mlm_weight": 1.0,
+    "mlm_probability": 0.15,
 }
 TAG_NAMES = {
     "continue_documents": "docs",
@@ -77,6 +78,7 @@ TAG_NAMES = {
     "min_span_len": "min",
     "max_span_len": "max",
     "mlm_weight": "mlmw",
+    "mlm_probability": "mlmp",
 }
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -219,12 +221,13 @@ def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dic
 
 def run_tag(opts: Dict, variant=None) -> str:
     """The continuation settings that differ from `CONTINUATION_DEFAULTS`, for run names
-    (`_mlmw0.25_temp0.1`); the masked-LM weight only for (a), the one variant it changes."""
+    (`_mlmw0.25_temp0.1`); the masked-LM weight and probability only for (a), which alone they
+    change."""
     return "".join(
         f"_{TAG_NAMES[key]}{opts[key]:g}"
         for key, default in CONTINUATION_DEFAULTS.items()
         if opts[key] != default
-        and not (key == "mlm_weight" and variant is not None and variant.name != "a_declutr")
+        and not (key.startswith("mlm_") and variant is not None and variant.name != "a_declutr")
     )
 
 
@@ -295,6 +298,9 @@ def main(
     mlm_weight: Annotated[
         float, typer.Option(help="Weight of the masked-LM loss in (a) (the paper's: 1).")
     ] = CONTINUATION_DEFAULTS["mlm_weight"],
+    mlm_probability: Annotated[
+        float, typer.Option(help="Share of anchor tokens masked in (a) (the paper's: 0.15).")
+    ] = CONTINUATION_DEFAULTS["mlm_probability"],
     seeds: Annotated[str, typer.Option(help="Seeds of the continuations.")] = "1,2,3",
     rate_seed: Annotated[int, typer.Option(help="Seed of the continuation rate runs.")] = 1,
     variants: Annotated[str, typer.Option(help="Continuations to run, of 'abc'.")] = "abc",

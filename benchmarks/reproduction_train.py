@@ -62,7 +62,14 @@ def overrides(
         "dataset_reader.max_length": opts["max_span_len"],
         "data_loader.batch_size": batch_size,
         "model.loss.temperature": opts["temperature"],
-        **({"model.mlm_weight": opts["mlm_weight"]} if variant.name == "a_declutr" else {}),
+        **(
+            {
+                "model.mlm_weight": opts["mlm_weight"],
+                "model.mlm_probability": opts["mlm_probability"],
+            }
+            if variant.name == "a_declutr"
+            else {}
+        ),
         "trainer.num_epochs": variant.epochs,
         "trainer.cuda_device": 0 if torch.cuda.is_available() else -1,
         "trainer.use_amp": False,

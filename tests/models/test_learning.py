@@ -5,7 +5,7 @@ import json
 import math
 from importlib.resources import files
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import pytest
 from allennlp.commands.train import train_model_from_file
@@ -61,31 +61,41 @@ def corpus(directory: Path) -> Dict[str, str]:
 
 
 def train_and_validate(
-    directory: Path, model_path: str, data: Dict[str, str], reader: str, seed: int, train: bool
+    directory: Path,
+    model_path: str,
+    data: Dict[str, str],
+    reader: str,
+    seed: int,
+    train: bool,
+    epochs: int = 2,
+    learning_rate: float = LEARNING_RATE,
+    strategies: Tuple[Optional[str], Optional[str]] = (None, None),
 ) -> dict:
-    """Train the quickstart config (contrastive only, bias-corrected AdamW at `LEARNING_RATE`,
-    spans of 8 to 32 tokens, batches of `BATCH_SIZE` documents) for 2 epochs with `reader`, and
+    """Train the quickstart config (contrastive only, bias-corrected AdamW at `learning_rate`,
+    spans of 8 to 32 tokens, batches of `BATCH_SIZE` documents) for `epochs` with `reader`, and
     validate on deterministic spans of the validation articles with the "declutr" reader.
-    Returns `metrics.json`. `train=False`: one step at learning rate 0, so the metrics are the
-    untrained encoder's."""
+    `strategies`: the `sampling_strategy` of training and of validation (default: positives
+    adjacent to, overlapping or inside their anchor). Returns `metrics.json`. `train=False`: one
+    step at learning rate 0, so the metrics are the untrained encoder's."""
     tokenizer = {"type": "pretrained_transformer", "model_name": model_path}
     validation_reader = {"type": "declutr", "tokenizer": tokenizer, "num_anchors": 2}
     validation_reader.update(num_positives=2, max_span_len=32, min_span_len=8, max_length=32)
+    training_reader = {**validation_reader, "type": reader, "sampling_strategy": strategies[0]}
     overrides = {
         "train_data_path": data["train"],
         "validation_data_path": data["validation"],
-        "dataset_reader": {**validation_reader, "type": reader},
-        "validation_dataset_reader": validation_reader,
+        "dataset_reader": training_reader,
+        "validation_dataset_reader": {**validation_reader, "sampling_strategy": strategies[1]},
         "model.masked_language_modeling": False,
         "data_loader.batch_size": BATCH_SIZE,
-        "trainer.num_epochs": 2 if train else 1,
-        "trainer.optimizer.lr": LEARNING_RATE if train else 0.0,
+        "trainer.num_epochs": epochs if train else 1,
+        "trainer.optimizer.lr": learning_rate if train else 0.0,
         "trainer.optimizer.correct_bias": True,
         **{key: seed for key in ("random_seed", "numpy_seed", "pytorch_seed")},
     }
     if not train:
         overrides["dataset_reader"]["max_instances"] = BATCH_SIZE
-    serialization_dir = directory / f"{reader}-{seed}-{train}"
+    serialization_dir = directory / f"{reader}-{seed}-{train}-{epochs}-{learning_rate:g}"
     train_model_from_file(
         str(CONFIG_ROOT / "quickstart.jsonnet"),
         str(serialization_dir),
