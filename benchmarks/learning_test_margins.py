@@ -11,6 +11,7 @@ tiny encoder's tokenizer on the training articles instead of the test fixtures.
 """
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import typer
 
 import declutr  # noqa: F401
 from declutr.testing.from_scratch import build_encoder_from_scratch
+from tests import MODEL_VARIABLE
 from tests.conftest import fixture_documents
 from tests.models.test_learning import (
     LEARNING_RATE,
@@ -44,6 +46,7 @@ def main(
         data = corpus(directory_path)
         texts = fixture_documents() if vocabulary == "fixtures" else bbc_articles()[:NUM_TRAIN]
         model = str(build_encoder_from_scratch(texts, directory_path / "m", seed=0))
+        os.environ[MODEL_VARIABLE] = model  # the quickstart config's encoder
         for seed in map(int, seeds.split(",")):
             for reader, train in [
                 ("declutr", False),
