@@ -181,7 +181,7 @@ def continuations(
     opts = {**opts, "continue_lr": measured["best_learning_rate"]}
     chosen = [variant for variant in VARIANTS if variant.name[0] in opts["variants"]]
     groups = {
-        variant.name: {"name": f"{variant.label}{run_tag(opts, variant)}", "runs": []}
+        variant.name: {"name": f"{variant.label}{label_tag(opts, variant)}", "runs": []}
         for variant in chosen
     }
     for seed in opts["seeds"]:  # every variant of a seed before the next seed
@@ -219,16 +219,26 @@ def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dic
     return {"runs": runs, "best_learning_rate": best["learning_rate"]}
 
 
-def run_tag(opts: Dict, variant=None) -> str:
-    """The continuation settings that differ from `CONTINUATION_DEFAULTS`, for run names
-    (`_mlmw0.25_temp0.1`); the masked-LM weight and probability only for (a), which alone they
-    change."""
-    return "".join(
-        f"_{TAG_NAMES[key]}{opts[key]:g}"
+def changed_settings(opts: Dict, variant=None) -> List[Tuple[str, float]]:
+    """The continuation settings that differ from `CONTINUATION_DEFAULTS`, as (short name,
+    value); the masked-LM weight and probability only for (a), which alone they change."""
+    return [
+        (TAG_NAMES[key], opts[key])
         for key, default in CONTINUATION_DEFAULTS.items()
         if opts[key] != default
         and not (key.startswith("mlm_") and variant is not None and variant.name != "a_declutr")
-    )
+    ]
+
+
+def run_tag(opts: Dict, variant=None) -> str:
+    """`changed_settings` for run names: `_mlmw0.25_temp0.1`, or nothing at the defaults."""
+    return "".join(f"_{name}{value:g}" for name, value in changed_settings(opts, variant))
+
+
+def label_tag(opts: Dict, variant) -> str:
+    """`changed_settings` for the table: ` (docs 1600, max 64)`, or nothing at the defaults."""
+    settings = ", ".join(f"{name} {value:g}" for name, value in changed_settings(opts, variant))
+    return f" ({settings})" if settings else ""
 
 
 def continuation(
