@@ -70,6 +70,7 @@ CONTINUATION_DEFAULTS = {
     "max_span_len": 128,
     "mlm_weight": 1.0,
     "mlm_probability": 0.15,
+    "unmasked_anchors": False,
 }
 TAG_NAMES = {
     "continue_documents": "docs",
@@ -79,7 +80,10 @@ TAG_NAMES = {
     "max_span_len": "max",
     "mlm_weight": "mlmw",
     "mlm_probability": "mlmp",
+    "unmasked_anchors": "unmasked",
 }
+# The settings of the masked-LM loss, which change (a) alone.
+DECLUTR_ONLY = ("mlm_weight", "mlm_probability", "unmasked_anchors")
 
 app = typer.Typer(add_completion=False, help=__doc__)
 logger = logging.getLogger("reproduction")
@@ -221,12 +225,12 @@ def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dic
 
 def changed_settings(opts: Dict, variant=None) -> List[Tuple[str, float]]:
     """The continuation settings that differ from `CONTINUATION_DEFAULTS`, as (short name,
-    value); the masked-LM weight and probability only for (a), which alone they change."""
+    value); those of `DECLUTR_ONLY` only for (a)."""
     return [
         (TAG_NAMES[key], opts[key])
         for key, default in CONTINUATION_DEFAULTS.items()
         if opts[key] != default
-        and not (key.startswith("mlm_") and variant is not None and variant.name != "a_declutr")
+        and not (key in DECLUTR_ONLY and variant is not None and variant.name != "a_declutr")
     ]
 
 
@@ -311,6 +315,9 @@ def main(
     mlm_probability: Annotated[
         float, typer.Option(help="Share of anchor tokens masked in (a) (the paper's: 0.15).")
     ] = CONTINUATION_DEFAULTS["mlm_probability"],
+    unmasked_anchors: Annotated[
+        bool, typer.Option(help="(a) embeds unmasked anchors for its contrastive loss.")
+    ] = CONTINUATION_DEFAULTS["unmasked_anchors"],
     seeds: Annotated[str, typer.Option(help="Seeds of the continuations.")] = "1,2,3",
     rate_seed: Annotated[int, typer.Option(help="Seed of the continuation rate runs.")] = 1,
     variants: Annotated[str, typer.Option(help="Continuations to run, of 'abc'.")] = "abc",

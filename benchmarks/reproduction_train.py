@@ -66,6 +66,7 @@ def overrides(
             {
                 "model.mlm_weight": opts["mlm_weight"],
                 "model.mlm_probability": opts["mlm_probability"],
+                "model.unmasked_anchors": opts["unmasked_anchors"],
             }
             if variant.name == "a_declutr"
             else {}

@@ -64,6 +64,12 @@ class DeCLUTR(Model):
         The training loss is `contrastive + mlm_weight * masked_lm` (the paper's sum: `1.0`).
         The reported `mlm_loss` is unweighted. Must be positive; to train without the masked-LM
         loss, set `masked_language_modeling: false`.
+    unmasked_anchors : `bool`, optional (default=`False`)
+        With the masked-LM loss on: embed the anchors for the contrastive loss from a second,
+        unmasked pass, instead of from the masked pass that gives the masked-LM loss (the paper's
+        single pass, the default). Costs one more forward pass over the anchors; measured in
+        `benchmarks/reproduction.py` (README), the masked anchors are what puts DeCLUTR below
+        the contrastive loss alone on a small budget.
     scale_fix : `bool`, optional (default=`True`)
         Under distributed training each worker's loss covers the gathered batch but only its own
         slice carries gradients, and DDP averages gradients over the `W` workers, so the applied
@@ -100,6 +106,7 @@ class DeCLUTR(Model):
         masked_language_modeling: bool = True,
         mlm_probability: float = 0.15,
         mlm_weight: float = 1.0,
+        unmasked_anchors: bool = False,
         scale_fix: bool = True,
         gradient_cache_chunk_size: Optional[int] = None,
         length_groups: int = 1,
@@ -128,6 +135,7 @@ class DeCLUTR(Model):
         self._mlm_embedder = _mlm_embedder(text_field_embedder, masked_language_modeling)
         self._mlm_probability = mlm_probability
         self._mlm_weight = mlm_weight
+        self._unmasked_anchors = unmasked_anchors
         self._scale_fix = scale_fix
         if gradient_cache_chunk_size is not None and gradient_cache_chunk_size < 1:
             raise ConfigurationError(
@@ -171,6 +179,8 @@ class DeCLUTR(Model):
         mlm_loss: Optional[torch.Tensor] = None
         if self.training and self._mlm_embedder is not None:
             anchor_embeddings, mlm_loss = self._embed_masked(_flatten(anchors))
+            if self._unmasked_anchors:
+                anchor_embeddings = self._embed(_flatten(anchors))
         else:
             anchor_embeddings = self._embed(_flatten(anchors))
             if self._mlm_embedder is not None and positives is not None:  # validation

@@ -83,6 +83,27 @@ def test_mlm_weight_scales_the_masked_lm_part_of_the_training_loss(tiny_model):
     assert loss.item() == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("unmasked_anchors", [False, True])
+def test_unmasked_anchors_give_the_contrastive_loss_its_unmasked_embeddings(
+    tiny_model_no_dropout, monkeypatch, unmasked_anchors
+):
+    # Given a model without dropout, so that only masking tells training from evaluation
+    monkeypatch.setenv("DECLUTR_TEST_MODEL", tiny_model_no_dropout)
+    model = build("declutr", unmasked_anchors=unmasked_anchors)
+    instances = list(reader_for(tiny_model_no_dropout, seed=0).read(str(DOCUMENTS)))[:4]
+    with torch.no_grad():
+        model.eval()
+        model(**tensors(instances))
+        unmasked = model.get_metrics(reset=True)["contrastive_loss"]
+        # When it trains on the same batch (anchors masked for the masked-LM loss)
+        model.train()
+        model(**tensors(instances))
+        trained = model.get_metrics(reset=True)
+    # Then the contrastive loss is that of the unmasked anchors exactly when asked for
+    assert trained["mlm_loss"] > 1.0
+    assert (trained["contrastive_loss"] == pytest.approx(unmasked)) == unmasked_anchors
+
+
 @pytest.mark.parametrize("weight", [0.0, -1.0])
 def test_a_weight_that_is_not_positive_is_refused(weight):
     with pytest.raises(ConfigurationError, match="masked_language_modeling: false"):
