@@ -80,7 +80,7 @@ TAG_NAMES = {
     "max_span_len": "max",
     "mlm_weight": "mlmw",
     "mlm_probability": "mlmp",
-    "unmasked_anchors": "unmasked",
+    "unmasked_anchors": "unmasked anchors",
 }
 # The settings of the masked-LM loss, which change (a) alone.
 DECLUTR_ONLY = ("mlm_weight", "mlm_probability", "unmasked_anchors")
@@ -236,12 +236,17 @@ def changed_settings(opts: Dict, variant=None) -> List[Tuple[str, float]]:
 
 def run_tag(opts: Dict, variant=None) -> str:
     """`changed_settings` for run names: `_mlmw0.25_temp0.1`, or nothing at the defaults."""
-    return "".join(f"_{name}{value:g}" for name, value in changed_settings(opts, variant))
+    return "".join(
+        f"_{name.split()[0]}{value:g}" for name, value in changed_settings(opts, variant)
+    )
 
 
 def label_tag(opts: Dict, variant) -> str:
     """`changed_settings` for the table: ` (docs 1600, max 64)`, or nothing at the defaults."""
-    settings = ", ".join(f"{name} {value:g}" for name, value in changed_settings(opts, variant))
+    settings = ", ".join(
+        name if isinstance(value, bool) else f"{name} {value:g}"
+        for name, value in changed_settings(opts, variant)
+    )
     return f" ({settings})" if settings else ""
 
 
