@@ -16,6 +16,10 @@
     sampling_strategy=null,  // null (adjacent, overlapping or subsumed), "adjacent", "subsuming"
     loss={ type: 'nt_xent', temperature: 0.05 },  // null: masked LM alone
     masked_language_modeling=true,
+    // Not in the paper (false, its single pass): true embeds the anchors for the contrastive loss
+    // from a second, unmasked pass. On a small budget it lifts DeCLUTR to the contrastive loss
+    // alone (README, "Small-scale reproduction").
+    unmasked_anchors=false,
     batch_size=4,  // documents per batch: 4 * num_anchors = 8 pairs
     num_epochs=1,
     learning_rate=5e-5,
@@ -67,6 +71,7 @@
       text_field_embedder: { token_embedders: { tokens: embedder } },
       loss: loss,
       masked_language_modeling: masked_language_modeling,
+      [if masked_language_modeling && loss != null then 'unmasked_anchors']: unmasked_anchors,
       // Not in the paper: spans are encoded in two groups of similar length, each padded to its
       // own longest span. Same results, less compute on padding (benchmarks/training_throughput.py).
       length_groups: 2,

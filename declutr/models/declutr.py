@@ -65,7 +65,7 @@ class DeCLUTR(Model):
         The reported `mlm_loss` is unweighted. Must be positive; to train without the masked-LM
         loss, set `masked_language_modeling: false`.
     unmasked_anchors : `bool`, optional (default=`False`)
-        With the masked-LM loss on: embed the anchors for the contrastive loss from a second,
+        With both losses on: embed the anchors for the contrastive loss from a second,
         unmasked pass, instead of from the masked pass that gives the masked-LM loss (the paper's
         single pass, the default). Costs one more forward pass over the anchors; measured in
         `benchmarks/reproduction.py` (README), the masked anchors are what puts DeCLUTR below
@@ -179,7 +179,7 @@ class DeCLUTR(Model):
         mlm_loss: Optional[torch.Tensor] = None
         if self.training and self._mlm_embedder is not None:
             anchor_embeddings, mlm_loss = self._embed_masked(_flatten(anchors))
-            if self._unmasked_anchors:
+            if self._unmasked_anchors and self._loss is not None:
                 anchor_embeddings = self._embed(_flatten(anchors))
         else:
             anchor_embeddings = self._embed(_flatten(anchors))
