@@ -190,7 +190,7 @@ class DeCLUTR(Model):
         losses = []
         if mlm_loss is not None:
             self._mlm_loss(mlm_loss.detach())
-            losses.append(self._mlm_weight * mlm_loss if self._mlm_weight != 1.0 else mlm_loss)
+            losses.append(self._mlm_weight * mlm_loss)
         if positives is not None and (self._loss is not None or not self.training):
             mean_positives = self._mean_positives(positives, batch_size * num_anchors)
             if not self.training:
