@@ -1,15 +1,16 @@
 """The measurements behind the margins of tests/models/test_learning.py: validation retrieval
-accuracy of the tiny test encoder, untrained and trained with the pairing intact and broken, for
-several seeds.
+accuracy of its tiny from-scratch encoder, untrained and trained with the anchor/positive pairing
+intact and broken, for several seeds.
 
     PYTHONPATH=. python benchmarks/learning_test_margins.py --seeds 0,1,2 \
-        | tee benchmarks/results/learning_test_margins.log
+        | tee -a benchmarks/results/learning_test_margins.log
 
-Options try other settings than the test's (its defaults): `--validation-strategy adjacent`
-validates on positives that share no token with their anchor, `--vocabulary bbc` builds the
-tiny encoder's tokenizer on the training articles instead of the test fixtures.
+The defaults are the test's (`tests.models.test_learning.Setting`); options try others, e.g.
+`--validation-strategy default` validates on the paper's spans (positives may overlap their
+anchors), `--training-strategy adjacent` trains on positives beside their anchors only.
 """
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -20,60 +21,61 @@ from typing import Optional
 import typer
 
 import declutr  # noqa: F401
-from declutr.testing.from_scratch import build_encoder_from_scratch
 from tests import MODEL_VARIABLE
-from tests.conftest import fixture_documents
-from tests.models.test_learning import (
-    LEARNING_RATE,
-    NUM_TRAIN,
-    bbc_articles,
-    corpus,
-    train_and_validate,
-)
+from tests.models.test_learning import Setting, prepare, train_and_validate
+
+DEFAULT = Setting()
+
+
+def strategy(name: str) -> Optional[str]:
+    return None if name == "default" else name
 
 
 def main(
     seeds: str = "0,1,2",
-    epochs: int = 2,
-    learning_rate: float = LEARNING_RATE,
-    training_strategy: Optional[str] = None,
-    validation_strategy: Optional[str] = None,
-    vocabulary: str = "fixtures",
+    num_validation: int = DEFAULT.num_validation,
+    vocab_size: int = DEFAULT.vocab_size,
+    hidden_size: int = DEFAULT.hidden_size,
+    epochs: int = DEFAULT.epochs,
+    learning_rate: float = DEFAULT.learning_rate,
+    batch_size: int = DEFAULT.batch_size,
+    training_spans: str = ",".join(map(str, DEFAULT.training_spans)),
+    validation_spans: str = ",".join(map(str, DEFAULT.validation_spans)),
+    training_strategy: str = DEFAULT.training_strategy or "default",
+    validation_strategy: str = DEFAULT.validation_strategy or "default",
 ) -> None:
-    strategies = (training_strategy, validation_strategy)
+    setting = Setting(
+        num_validation=num_validation,
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        training_spans=tuple(map(int, training_spans.split(","))),
+        validation_spans=tuple(map(int, validation_spans.split(","))),
+        training_strategy=strategy(training_strategy),
+        validation_strategy=strategy(validation_strategy),
+    )
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the test
     with tempfile.TemporaryDirectory() as directory:
         directory_path = Path(directory)
-        data = corpus(directory_path)
-        texts = fixture_documents() if vocabulary == "fixtures" else bbc_articles()[:NUM_TRAIN]
-        model = str(build_encoder_from_scratch(texts, directory_path / "m", seed=0))
-        os.environ[MODEL_VARIABLE] = model  # the quickstart config's encoder
+        data = prepare(directory_path, setting)
+        os.environ[MODEL_VARIABLE] = data["encoder"]  # the quickstart config's encoder
+        arms = [("declutr", False), ("declutr", True), ("declutr_mispaired", True)]
         for seed in map(int, seeds.split(",")):
-            for reader, train in [
-                ("declutr", False),
-                ("declutr", True),
-                ("declutr_mispaired", True),
-            ]:
+            for reader, train in arms:
+                if not train and seed != int(seeds.split(",")[0]):
+                    continue  # the untrained encoder does not depend on the seed
                 started = time.perf_counter()
-                metrics = train_and_validate(
-                    directory_path,
-                    model,
-                    data,
-                    reader,
-                    seed,
-                    train,
-                    epochs,
-                    learning_rate,
-                    strategies,
-                )
+                metrics = train_and_validate(directory_path, data, reader, seed, train, setting)
                 record = {
+                    **dataclasses.asdict(setting),
                     "seed": seed,
-                    "epochs": epochs,
-                    "learning_rate": learning_rate,
-                    "strategies": strategies,
-                    "vocabulary": vocabulary,
                     "reader": reader,
                     "trained": train,
-                    "validation_retrieval_accuracy": metrics["validation_retrieval_accuracy"],
+                    "validation_retrieval_accuracy": round(
+                        metrics["validation_retrieval_accuracy"], 4
+                    ),
                     "validation_retrieval_mrr": round(metrics["validation_retrieval_mrr"], 4),
                     "training_contrastive_loss": round(metrics["training_contrastive_loss"], 3),
                     "seconds": round(time.perf_counter() - started, 1),

@@ -45,6 +45,30 @@ def test_build_corpus_writes_documents_and_held_out_articles(demo, tmp_path):
     assert again.heldout_path.read_bytes() == corpus.heldout_path.read_bytes()
 
 
+def test_repeated_articles_are_read_once(demo, tmp_path):
+    for category, name, text in [
+        ("sport", "001.txt", "A match  report."),
+        ("sport", "002.txt", "A match report.\n"),  # the same article, spaced differently
+        ("tech", "001.txt", "A gadget review."),
+    ]:
+        (tmp_path / category).mkdir(exist_ok=True)
+        (tmp_path / category / name).write_text(text, encoding="utf-8")
+
+    assert demo.read_bbc(tmp_path) == [("sport", "A match report."), ("tech", "A gadget review.")]
+
+
+def test_no_held_out_article_is_trained_on_in_the_whole_collection(demo, tmp_path):
+    """The collection repeats 100 of its articles: before they were dropped, 13 of the demo's 100
+    held-out articles were also in its training documents."""
+    corpus = demo.build_corpus(tmp_path, max_documents=None, heldout_per_category=20, seed=13)
+
+    train_lines = corpus.train_path.read_text(encoding="utf-8").splitlines()
+    heldout = [record["text"] for record in demo.read_heldout(corpus.heldout_path)]
+    assert len(set(train_lines)) == len(train_lines) == 2025
+    assert len(set(heldout)) == len(heldout) == 100
+    assert not set(heldout) & set(train_lines)
+
+
 def test_nearest_neighbours_by_cosine(demo):
     vectors = np.array(
         [
