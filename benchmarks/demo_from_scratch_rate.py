@@ -6,6 +6,8 @@ after training by `declutr.evaluation.before_after`.
 
     PYTHONPATH=. python benchmarks/demo_from_scratch_rate.py OUT 1e-3,5e-4 true \\
         | grep '^{' >> benchmarks/results/demo_from_scratch_rate.log
+
+An optional fourth argument holds out that many articles per category instead of 20.
 """
 
 import json
@@ -22,8 +24,8 @@ from declutr.demo.run import DEFAULT_CONFIG, MODEL_VARIABLE, build_encoder
 from declutr.evaluation.before_after import score, untrained_model
 
 
-def main(output: Path, rates: str, correct_bias: bool) -> None:
-    corpus = build_corpus(output, None, 20, seed=13)
+def main(output: Path, rates: str, correct_bias: bool, heldout_per_category: int = 20) -> None:
+    corpus = build_corpus(output, None, heldout_per_category, seed=13)
     encoder = str(build_encoder(corpus.train_path, output / "encoder"))
     os.environ[MODEL_VARIABLE] = encoder
     overrides = {
@@ -51,4 +53,4 @@ def main(output: Path, rates: str, correct_bias: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "true")
+    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "true", *map(int, sys.argv[4:5]))

@@ -58,14 +58,17 @@ def test_repeated_articles_are_read_once(demo, tmp_path):
 
 
 def test_no_held_out_article_is_trained_on_in_the_whole_collection(demo, tmp_path):
-    """The collection repeats 100 of its articles: before they were dropped, 13 of the demo's 100
-    held-out articles were also in its training documents."""
-    corpus = demo.build_corpus(tmp_path, max_documents=None, heldout_per_category=20, seed=13)
+    """The collection repeats 100 of its 2,225 articles: before they were dropped, 13 of 100
+    held-out articles (20 a category, seed 13) were also training documents."""
+    from declutr.demo.run import DEFAULT_HELDOUT_PER_CATEGORY
+
+    corpus = demo.build_corpus(tmp_path, None, DEFAULT_HELDOUT_PER_CATEGORY, seed=13)
 
     train_lines = corpus.train_path.read_text(encoding="utf-8").splitlines()
     heldout = [record["text"] for record in demo.read_heldout(corpus.heldout_path)]
-    assert len(set(train_lines)) == len(train_lines) == 2025
-    assert len(set(heldout)) == len(heldout) == 100
+    assert len(heldout) == 5 * DEFAULT_HELDOUT_PER_CATEGORY
+    assert len(set(train_lines)) == len(train_lines) == 2125 - len(heldout)
+    assert len(set(heldout)) == len(heldout)
     assert not set(heldout) & set(train_lines)
 
 
