@@ -49,9 +49,9 @@ MODEL_VARIABLE = "DECLUTR_MODEL"
 # A pretrained `--model` trains at this rate instead of the config's from-scratch rate, and on
 # this many documents by default (all-MiniLM-L6-v2, 2 CPU cores: about 3 s a batch). Chosen by
 # benchmarks/demo_learning_rate.py: on all-MiniLM-L6-v2, 1e-5, 2e-5 and 5e-5 all kept BBC 1-NN
-# accuracy within 2 of 200 articles of the untrained model's and STS-B above it; 2e-5 scored best
-# on STS-B, 1e-5 on BBC, one article apart (benchmarks/results/demo_learning_rate.log). The
-# config's 2e-3 is for a fresh encoder.
+# accuracy within 2 points (4 of 200 articles) of the untrained model's and STS-B above it; 2e-5
+# scored best on STS-B, 1e-5 on BBC, two articles apart (benchmarks/results/demo_learning_rate.log).
+# The config's 2e-3 is for a fresh encoder.
 PRETRAINED_LEARNING_RATE = 2e-5
 PRETRAINED_MAX_DOCUMENTS = 320
 # Held-out articles per category: 5 categories, 200 articles. Over 100, 1-NN accuracy moved by 15
