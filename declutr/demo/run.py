@@ -47,7 +47,7 @@ DEFAULT_MAX_DOCUMENTS = 0
 # The environment variable from which the training config takes its encoder.
 MODEL_VARIABLE = "DECLUTR_MODEL"
 # A pretrained `--model` trains at this rate instead of the config's from-scratch rate, and on
-# this many documents by default (all-MiniLM-L6-v2, 2 CPU cores: about 3 s a batch). Chosen by
+# this many documents by default (all-MiniLM-L6-v2, 2 CPU cores: 35 batches in 79 s). Chosen by
 # benchmarks/demo_learning_rate.py: on all-MiniLM-L6-v2, 1e-5, 2e-5 and 5e-5 all kept BBC 1-NN
 # accuracy within 2 points (4 of 200 articles) of the untrained model's and STS-B above it; 2e-5
 # scored best on STS-B, 1e-5 on BBC, two articles apart (benchmarks/results/demo_learning_rate.log).
