@@ -28,13 +28,13 @@ demo: install
 	$(VENV)/bin/declutr demo --output-dir $(DEMO_DIR) $(if $(MODEL),--model $(MODEL),)
 
 test: install
-	$(PY) -m ruff check declutr tests benchmarks
-	$(PY) -m ruff format --check declutr tests benchmarks
+	$(PY) -m ruff check declutr tests scripts
+	$(PY) -m ruff format --check declutr tests scripts
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q tests
 
 lint: install
-	$(PY) -m ruff check declutr tests benchmarks
-	$(PY) -m ruff format --check declutr tests benchmarks
+	$(PY) -m ruff check declutr tests scripts
+	$(PY) -m ruff format --check declutr tests scripts
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR)

@@ -73,7 +73,7 @@
       masked_language_modeling: masked_language_modeling,
       [if masked_language_modeling && loss != null then 'unmasked_anchors']: unmasked_anchors,
       // Not in the paper: spans are encoded in two groups of similar length, each padded to its
-      // own longest span. Same results, less compute on padding (benchmarks/training_throughput.py).
+      // own longest span. Same results, less compute on padding (scripts/benchmarks/training_throughput.py).
       length_groups: 2,
     },
     trainer: {

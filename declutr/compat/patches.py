@@ -18,6 +18,7 @@ from allennlp.training import checkpointer as checkpointer_module
 from allennlp.training.checkpointer import Checkpointer
 
 from declutr.compat.archives import check_archive_file, check_weights_file
+from declutr.files import atomic_path
 
 _PATCHED_MARK = "_declutr_patched"
 
@@ -112,8 +113,6 @@ class _TorchWithAtomicSave:
 
     @staticmethod
     def save(obj: Any, path: Any, *args: Any, **kwargs: Any) -> None:
-        from declutr.inference.outputs import atomic_path  # not at import: patches come first
-
         with atomic_path(os.fspath(path)) as temporary:
             torch.save(obj, temporary, *args, **kwargs)
 

@@ -44,7 +44,7 @@ from tqdm import tqdm
 from declutr.data.sources import Counts, DocumentReader, TextUnit
 from declutr.data.span_sampling import min_document_length
 from declutr.data.texts import token_ids
-from declutr.inference.outputs import atomic_path
+from declutr.files import atomic_path
 
 TokenCounter = Callable[[List[str]], List[int]]
 

@@ -48,9 +48,10 @@ DEFAULT_MAX_DOCUMENTS = 0
 MODEL_VARIABLE = "DECLUTR_MODEL"
 # A pretrained `--model` trains at this rate instead of the config's from-scratch rate, and on
 # this many documents by default (all-MiniLM-L6-v2, 2 CPU cores: 35 batches in 79 s). Chosen by
-# benchmarks/demo_learning_rate.py: on all-MiniLM-L6-v2, 1e-5, 2e-5 and 5e-5 all kept BBC 1-NN
-# accuracy within 2 points (4 of 200 articles) of the untrained model's and STS-B above it; 2e-5
-# scored best on STS-B, 1e-5 on BBC, two articles apart (benchmarks/results/demo_learning_rate.log).
+# scripts/benchmarks/demo_learning_rate.py: on all-MiniLM-L6-v2, 1e-5, 2e-5 and 5e-5 all kept
+# BBC 1-NN accuracy within 2 points (4 of 200 articles) of the untrained model's and STS-B above
+# it; 2e-5 scored best on STS-B, 1e-5 on BBC, two articles apart
+# (scripts/benchmarks/results/demo_learning_rate.log).
 # The config's 2e-3 is for a fresh encoder.
 PRETRAINED_LEARNING_RATE = 2e-5
 PRETRAINED_MAX_DOCUMENTS = 320

@@ -27,11 +27,11 @@ from declutr.data.texts import (
     max_length_error,
     special_tokens_around,
 )
+from declutr.files import atomic_path
 from declutr.inference import batching, export
 from declutr.inference.loading import Loaded, load
 from declutr.inference.long_texts import check_long_texts, weighted_mean, windows_of_texts
 from declutr.inference.outputs import (
-    atomic_path,
     count_lines,
     write_embeddings_jsonl,
     write_embeddings_npy,

@@ -1,42 +1,13 @@
-"""Output files written whole or not at all: the atomic-write pattern, the `.npy` and `.jsonl`
-embedding writers, and line counting of document files.
-
-Every writer of this package (embeddings, shard manifests and merges, prepared corpora,
-training checkpoints) writes to `NAME.partial` beside the target and renames it onto the target
-once complete (`atomic_path`): a reader sees the complete file or none.
-"""
+"""Embedding output files: the `.npy` and `.jsonl` writers, written whole or not at all
+(`declutr.files.atomic_path`), and line counting of document files."""
 
 import json
-import os
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Dict, Iterable, Iterator, Tuple, Union
+from typing import Dict, Iterable, Iterator, Tuple
 
 import numpy as np
 
 from declutr.data.documents import iter_lines_or_errors
-
-PathLike = Union[str, os.PathLike]
-PARTIAL_SUFFIX = ".partial"
-
-
-def partial_path(path: PathLike) -> Path:
-    """Where `path` is written before it is complete: `path` + `.partial`."""
-    path = Path(path)
-    return path.with_name(path.name + PARTIAL_SUFFIX)
-
-
-@contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield `partial_path(path)` to write to; when the block ends without an error it is renamed
-    onto `path` (atomically, on one filesystem), else it is removed and the error re-raised."""
-    temporary = partial_path(path)
-    try:
-        yield temporary
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    os.replace(temporary, path)
+from declutr.files import PathLike
 
 
 def count_lines(path: PathLike) -> int:

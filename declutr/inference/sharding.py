@@ -38,8 +38,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
+from declutr.files import atomic_path
 from declutr.inference.encoder import Encoder
-from declutr.inference.outputs import atomic_path, count_lines, write_npy
+from declutr.inference.outputs import count_lines, write_npy
 
 logger = logging.getLogger(__name__)
 

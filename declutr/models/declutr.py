@@ -68,8 +68,8 @@ class DeCLUTR(Model):
         With both losses on: embed the anchors for the contrastive loss from a second,
         unmasked pass, instead of from the masked pass that gives the masked-LM loss (the paper's
         single pass, the default). Costs one more forward pass over the anchors; measured in
-        `benchmarks/reproduction.py` (README), the masked anchors are what puts DeCLUTR below
-        the contrastive loss alone on a small budget.
+        `scripts/benchmarks/reproduction.py` (docs/reproduction.md), the masked anchors are what
+        puts DeCLUTR below the contrastive loss alone on a small budget.
     scale_fix : `bool`, optional (default=`True`)
         Under distributed training each worker's loss covers the gathered batch but only its own
         slice carries gradients, and DDP averages gradients over the `W` workers, so the applied

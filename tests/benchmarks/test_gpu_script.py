@@ -1,5 +1,5 @@
-"""`benchmarks/gpu.py --device cpu --smoke`: the prepared GPU run works end to end (its figures
-on the CPU mean nothing), so that a GPU session only has to run it."""
+"""`python -m scripts.benchmarks.gpu --device cpu --smoke`: the prepared GPU run works end to end
+(its figures on the CPU mean nothing), so that a GPU session only has to run it."""
 
 import json
 import subprocess
@@ -14,10 +14,10 @@ from tests import PROJECT_ROOT
 def test_gpu_script_smoke_run_on_the_cpu(shared_dir, tmp_path):
     # Given / When: the smoke sizes on the CPU, with the real model and data
     output = tmp_path / "gpu.jsonl"
-    command = [sys.executable, str(PROJECT_ROOT / "benchmarks" / "gpu.py"), "--device", "cpu"]
+    command = [sys.executable, "-m", "scripts.benchmarks.gpu", "--device", "cpu"]
     command += ["--smoke", "--shared", str(shared_dir), "--output", str(output)]
     command += ["--model", str(shared_dir / "models/all-MiniLM-L6-v2")]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=PROJECT_ROOT)
 
     # Then: one JSON line per figure, training for both tools, embedding for every CPU path
     assert done.returncode == 0, done.stderr[-3000:]

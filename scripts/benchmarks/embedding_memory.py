@@ -1,7 +1,7 @@
 """Peak memory of streaming embedding: `Encoder.encode_file` and `allennlp predict` over files
 of N lines, each run in a fresh process, reporting its peak RSS. Memory must stay flat in N.
 
-    python benchmarks/embedding_memory.py --lines 10000 --lines 1000000
+    python -m scripts.benchmarks.embedding_memory --lines 10000 --lines 1000000
 
 Builds a tiny encoder (2 layers, 32 dims) from scratch unless --model names one; lines are short
 sentences drawn, seeded, from the fixture documents. Prints a table and one JSON line.
@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import typer
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "documents.txt"
 
 TRAIN = """

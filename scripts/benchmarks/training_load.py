@@ -1,7 +1,7 @@
 """Training at load: one epoch over files of 10k, 100k and 1M documents, each in a fresh process,
 reporting the reader's throughput and the process's peak RSS. Memory must stay flat in N.
 
-    python benchmarks/training_load.py --shared-dir ../shared --documents 10000 \
+    python -m scripts.benchmarks.training_load --shared-dir ../shared --documents 10000 \
         --documents 100000 --documents 1000000
 
 The documents are generated from `../shared/data/corpus/documents.jsonl` by repetition with light
@@ -27,7 +27,7 @@ from typing import Annotated, Dict, List, Optional
 
 import typer
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", PROJECT_ROOT.parent / "shared"))
 
 OVERRIDES = """

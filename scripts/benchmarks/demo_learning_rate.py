@@ -4,8 +4,8 @@ the demo's BBC News corpus, then score the untrained and each trained model on t
 held-out articles (1-nearest-neighbour category accuracy, leave-one-out, cosine, mean pooling,
 the reader's 64 tokens; validation retrieval accuracy) and on STS-B test (Spearman, 128 tokens).
 
-    PYTHONPATH=. python benchmarks/demo_learning_rate.py MODEL CORPUS_DIR --rates 1e-5,2e-5,5e-5 \
-        --output benchmarks/results/demo_learning_rate.log
+    python -m scripts.benchmarks.demo_learning_rate MODEL CORPUS_DIR --rates 1e-5,2e-5,5e-5 \
+        --output scripts/benchmarks/results/demo_learning_rate.log
 
 CORPUS_DIR holds the demo's `train.txt` and `heldout.jsonl` (`{"text", "category"}` lines).
 """
@@ -22,7 +22,7 @@ import typer
 from declutr import Encoder
 from declutr.evaluation import evaluate
 
-CONFIG = Path(__file__).resolve().parents[1] / "training_config" / "quickstart.jsonnet"
+CONFIG = Path(__file__).resolve().parents[2] / "training_config" / "quickstart.jsonnet"
 
 
 def one_nn_accuracy(vectors: np.ndarray, labels: List[str]) -> float:
@@ -65,7 +65,7 @@ def main(
     senteval: Path = Path("/work/shared/data/senteval"),
     rates: str = "1e-5,2e-5,5e-5",
     work_dir: Path = Path("/tmp/demo_learning_rate"),
-    output: Path = Path("benchmarks/results/demo_learning_rate.log"),
+    output: Path = Path("scripts/benchmarks/results/demo_learning_rate.log"),
 ) -> None:
     heldout = [json.loads(line) for line in (corpus_dir / "heldout.jsonl").open()]
     num_train = sum(1 for _ in (corpus_dir / "train.txt").open())

@@ -2,7 +2,7 @@
 `gradient_cache_chunk_size`, each configuration in a fresh process (peak RSS on the CPU, peak
 allocated memory on a GPU). Prints a table and one JSON line.
 
-    python benchmarks/gradient_cache_memory.py --batch-size 64 --chunk-size 8
+    python -m scripts.benchmarks.gradient_cache_memory --batch-size 64 --chunk-size 8
 """
 
 import json
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import typer
 
-DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 STEP = """
 import json, pathlib, sys, time, torch
 from allennlp.nn.util import move_to_device
-from benchmarks.training_throughput import our_model, read_documents, sample_batches
+from scripts.benchmarks.training_throughput import our_model, read_documents, sample_batches
 model, shared, batch_size, max_length, chunk, device = sys.argv[1:7]
 batch_size, max_length = int(batch_size), int(max_length)
 chunk = None if chunk == "none" else int(chunk)
@@ -50,7 +50,7 @@ def run(args: list) -> dict:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     measured = json.loads(result.stdout.strip().splitlines()[-1])

@@ -4,8 +4,8 @@ warm-up over the first 10% of the steps): the demo's corpus (all training articl
 per category, seed 13) and encoder (vocabulary 8000, hidden 128, 2 layers), scored before and
 after training by `declutr.evaluation.before_after`.
 
-    PYTHONPATH=. python benchmarks/demo_from_scratch_rate.py OUT 1e-3,5e-4 true \\
-        | grep '^{' >> benchmarks/results/demo_from_scratch_rate.log
+    python -m scripts.benchmarks.demo_from_scratch_rate OUT 1e-3,5e-4 true \\
+        | grep '^{' >> scripts/benchmarks/results/demo_from_scratch_rate.log
 
 An optional fourth argument holds out that many articles per category instead of 20.
 """

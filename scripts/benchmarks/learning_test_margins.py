@@ -2,8 +2,8 @@
 accuracy of its tiny from-scratch encoder, untrained and trained with the anchor/positive pairing
 intact and broken, for several seeds.
 
-    PYTHONPATH=. python benchmarks/learning_test_margins.py --seeds 0,1,2 \
-        | tee -a benchmarks/results/learning_test_margins.log
+    python -m scripts.benchmarks.learning_test_margins --seeds 0,1,2 \
+        | tee -a scripts/benchmarks/results/learning_test_margins.log
 
 The defaults are the test's (`tests.models.test_learning.Setting`); options try others, e.g.
 `--validation-strategy default` validates on the paper's spans (positives may overlap their

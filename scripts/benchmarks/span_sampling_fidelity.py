@@ -3,7 +3,7 @@ document, and how often a "subsuming" positive is as long as its anchor, over ma
 Only `declutr.data.span_sampling.sample_spans` is used, so the same script measures any version
 of the sampler (point PYTHONPATH at another checkout).
 
-    python benchmarks/span_sampling_fidelity.py --draws 2000
+    python -m scripts.benchmarks.span_sampling_fidelity --draws 2000
 """
 
 import json

@@ -1,6 +1,7 @@
 """A small-scale reproduction of the DeCLUTR paper's claim, on two CPU cores, offline.
 
-    python benchmarks/reproduction.py --shared-dir ../shared --output-dir /tmp/declutr-reproduction
+    python -m scripts.benchmarks.reproduction --shared-dir ../shared \
+        --output-dir /tmp/declutr-reproduction
 
 1. The base (`reproduction_base`): a byte-level BPE tokenizer and a random RoBERTa-style encoder
    built on the training split of `../shared/data/corpus/documents.jsonl` (`--num-validation`
@@ -41,7 +42,7 @@ from typing import Annotated, Dict, List, Tuple
 
 import typer
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", PROJECT_ROOT.parent / "shared"))
 
 TASKS = ["STSBenchmark", "SICKRelatedness", "MR", "TREC"]
@@ -103,10 +104,16 @@ def build_base(output_dir: Path, train_texts: List[str], val_texts: List[str], o
     """The tokenizer and random encoder, the rate sweep and the pretraining; the base's
     Hugging Face directory is `output_dir / "base-hf"`."""
     import torch
-    from reproduction_base import PretrainSettings, pack, sweep, train_mlm, unigram_baseline
     from transformers import AutoTokenizer, RobertaForMaskedLM
 
     from declutr.testing.from_scratch import build_encoder_from_scratch
+    from scripts.benchmarks.reproduction_base import (
+        PretrainSettings,
+        pack,
+        sweep,
+        train_mlm,
+        unigram_baseline,
+    )
 
     scratch = output_dir / "scratch"
     if not (opts["reuse"] and (scratch / "config.json").is_file()):
@@ -175,7 +182,7 @@ def continuations(
 ) -> Tuple[Dict, List[Dict]]:
     """The continuation rate (measured), then (a), (b) and (c) from the base for every seed:
     (rate measurement, one group of runs per variant)."""
-    from reproduction_train import VARIANTS
+    from scripts.benchmarks.reproduction_train import VARIANTS
 
     documents = train_texts[: opts["continue_documents"]]
     data_path = write_documents(documents, output_dir / "continue.jsonl")
@@ -200,10 +207,9 @@ def continuations(
 def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dict, pairs) -> Dict:
     """(a) with `--rate-seed` at each of `--continue-rates`; the rate with the best held-out
     retrieval accuracy (never a test set). The winner's run is reused as (a) for that seed."""
-    from reproduction_eval import retrieval_accuracy
-    from reproduction_train import VARIANTS
-
     from declutr import Encoder
+    from scripts.benchmarks.reproduction_eval import retrieval_accuracy
+    from scripts.benchmarks.reproduction_train import VARIANTS
 
     runs = []
     for rate in opts["continue_rates"]:
@@ -254,7 +260,7 @@ def continuation(
     output_dir: Path, variant, data_path: Path, num_documents: int, opts: Dict, seed: int
 ) -> Dict:
     """One continuation from the base (reused when done), without its scores."""
-    from reproduction_train import VARIANTS, mlm_documents, overrides, train
+    from scripts.benchmarks.reproduction_train import VARIANTS, mlm_documents, overrides, train
 
     name = f"{variant.name}_seed{seed}_lr{opts['continue_lr']:g}{run_tag(opts, variant)}"
     base_hf = str(output_dir / "base-hf")
@@ -337,8 +343,9 @@ def main(
     for noisy in ("allennlp", "transformers", "declutr", "filelock", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import torch
-    from reproduction_base import split_documents
-    from reproduction_eval import retrieval_pairs, score, table, verdict
+
+    from scripts.benchmarks.reproduction_base import split_documents
+    from scripts.benchmarks.reproduction_eval import retrieval_pairs, score, table, verdict
 
     started = time.perf_counter()
     opts = dict(locals()) | LARGE if scale == "large" else dict(locals())

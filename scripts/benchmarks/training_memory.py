@@ -4,7 +4,7 @@ ids, at several batch sizes. Each measurement runs in a fresh process: the model
 peak-RSS mark is reset (Linux `/proc/self/clear_refs`), then two steps run, and the process
 reports its peak RSS and how far that is above its RSS before the steps.
 
-    python benchmarks/training_memory.py --batch-size 4 --batch-size 16 --batch-size 64
+    python -m scripts.benchmarks.training_memory --batch-size 4 --batch-size 16 --batch-size 64
 
 Prints a table and one JSON line. CPU only (GPU memory is `torch.cuda.max_memory_allocated`).
 """
@@ -19,11 +19,11 @@ from typing import Annotated, Dict, List, Optional
 import typer
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared"))
+DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[2] / "shared"))
 
 CHILD = """
 import json, sys, torch
-import benchmarks.training_throughput as bench
+import scripts.benchmarks.training_throughput as bench
 side, model, shared, batch_size, max_length, length_groups = sys.argv[2:8]
 batch_size, max_length, length_groups = int(batch_size), int(max_length), int(length_groups)
 from pathlib import Path
@@ -64,7 +64,7 @@ print(json.dumps({"peak_rss_mib": peak / 1024, "step_mib": (peak - before) / 102
 def measure(side: str, model: str, shared: Path, batch_size: int, max_length: int, groups: int):
     command = [sys.executable, "-c", CHILD, str(HERE), side, model, str(shared)]
     command += [str(batch_size), str(max_length), str(groups)]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parents[1])
     if result.returncode != 0:
         raise RuntimeError(f"{side} at batch {batch_size} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -7,11 +7,11 @@ sensitive to other load on the machine) and its smallest cosine similarity again
 float32 torch vectors, the fastest path of each tool whose vectors match (smallest
 cosine >= `--min-cosine`) and their ratio, then one JSON line.
 
-    python benchmarks/embedding_throughput.py --model ../shared/models/all-MiniLM-L6-v2
+    python -m scripts.benchmarks.embedding_throughput --model ../shared/models/all-MiniLM-L6-v2
 
 sentence-transformers with its ONNX and OpenVINO backends needs newer transformers than
 declutr's pin, so its paths run in a separate venv (`--peer-venv`), created on first use with
-`python -m venv` and `pip install -r benchmarks/peer_requirements.txt` from the registry.
+`python -m venv` and `pip install -r scripts/benchmarks/peer_requirements.txt` from the registry.
 
 With `--predict-texts N`, also `allennlp predict` (an archive of the same model) on the first N
 texts: its start-up time (a one-line input) and its throughput without it.
@@ -38,8 +38,7 @@ import torch
 import typer
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # this checkout's declutr, whatever is installed
-DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared"))
+DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[2] / "shared"))
 PEER_REQUIREMENTS = HERE / "peer_requirements.txt"
 DEFAULT_PEER_VENV = Path.home() / ".cache" / "declutr-benchmarks" / "peer-venv"
 REFERENCE = "declutr:torch:float32"
@@ -124,7 +123,7 @@ def run_path(path: str, python: Path, model: str, texts: Path, output: Path, opt
     command = [str(python), str(HERE / "embedding_worker.py"), path, model, str(texts)]
     command += [str(output), *options]
     # Our own declutr, whatever is installed; the peer venv never imports it.
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent), "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "PYTHONPATH": str(HERE.parents[1]), "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{path} failed:\n{done.stderr[-3000:]}")

@@ -4,8 +4,8 @@ step against sentence-transformers' MultipleNegativesRankingLoss step on the sam
 of `Encoder` that applies to the device, and sentence-transformers' encode in float32 and
 float16. Writes one JSON line per figure (stdout, and `--output` if given).
 
-    python benchmarks/gpu.py --output benchmarks/results/gpu.jsonl          # on a GPU machine
-    python benchmarks/gpu.py --device cpu --smoke                           # checks the script
+    python -m scripts.benchmarks.gpu --output scripts/benchmarks/results/gpu.jsonl  # on a GPU
+    python -m scripts.benchmarks.gpu --device cpu --smoke                    # checks the script
 
 `--smoke` shrinks everything (a few steps and texts, one repeat) so that the script can be
 checked on any machine in a minute; its figures mean nothing.
@@ -14,7 +14,6 @@ checked on any machine in a minute; its figures mean nothing.
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -22,12 +21,8 @@ from typing import Callable, Dict, List, Optional
 import torch
 import typer
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-from embedding_throughput import sample_texts  # noqa: E402
-from training_throughput import (  # noqa: E402
+from scripts.benchmarks.embedding_throughput import sample_texts
+from scripts.benchmarks.training_throughput import (
     count_tokens,
     our_model,
     read_documents,
@@ -35,7 +30,8 @@ from training_throughput import (  # noqa: E402
     st_features,
 )
 
-DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[1] / "shared"))
+HERE = Path(__file__).resolve().parent
+DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[2] / "shared"))
 
 
 def emit(record: Dict, output: Optional[Path]) -> None:

@@ -5,7 +5,7 @@ and maximum length; alternating repeats (A B A B ...) in one process. Reports to
 ratio ours/theirs and model FLOPs utilisation against the matmul rate this machine reaches in
 the same run. Prints a table and one JSON line.
 
-    python benchmarks/training_throughput.py --model ../shared/models/all-MiniLM-L6-v2
+    python -m scripts.benchmarks.training_throughput --model ../shared/models/all-MiniLM-L6-v2
 
 With --gradient-cache-chunk-size N, ours uses gradient caching (see the model's docstring).
 """
@@ -26,7 +26,7 @@ from allennlp.models import Model
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 
-DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 def read_documents(shared: Path, num_documents: int, seed: int = 0) -> List[str]:

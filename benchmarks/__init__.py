@@ -1,1 +1,0 @@
-"""Benchmarks: run from the project root, e.g. `python -m benchmarks.training_throughput`."""

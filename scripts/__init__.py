@@ -1,0 +1,1 @@
+"""Runnable scripts beside the package: benchmarks and experiments (`scripts/benchmarks/`)."""
