@@ -1,6 +1,7 @@
 """Tests of the "declutr_streaming" data loader: its length, and the exact number of batches it
 gives a distributed rank (the two-process run is in tests/models/test_distributed.py)."""
 
+import logging
 from typing import List
 
 import pytest
@@ -8,6 +9,7 @@ from allennlp.data import Vocabulary
 from allennlp.data.dataset_readers.dataset_reader import DistributedInfo
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 
+from declutr.data.data_loaders import streaming
 from declutr.data.data_loaders.streaming import StreamingDataLoader
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 from tests import DOCUMENTS
@@ -67,3 +69,23 @@ def test_a_rank_without_usable_documents_fails_naming_the_file(tiny_model, tmp_p
     # When / Then a rank that must give batches fails, naming the file
     with pytest.raises(ValueError, match=r"shard of .*short\.txt gives no batch"):
         list(data_loader._exactly(3, epoch=0))
+
+
+@pytest.mark.parametrize("primary", [True, False])
+def test_the_counting_pass_shows_its_progress_and_how_to_skip_it(
+    tiny_model, caplog, capsys, monkeypatch, primary
+):
+    # Given a loader over the 12 fixture documents, on the primary rank or another one
+    monkeypatch.setattr(streaming, "is_global_primary", lambda: primary)
+    data_loader = loader(tiny_model, str(DOCUMENTS))
+    # When it counts its batches
+    with caplog.at_level(logging.INFO, logger=streaming.__name__):
+        num_batches = len(data_loader)
+    # Then the count is unchanged: 6 batches of 2
+    assert num_batches == len(list(loader(tiny_model, str(DOCUMENTS)))) == 6
+    # And only the primary rank shows a progress bar of the documents counted, with their rate
+    progress = capsys.readouterr().err
+    assert ("12 documents" in progress and "documents/s" in progress) == primary
+    # And the last line logged says how to skip the pass: the count, as batches_per_epoch
+    hint = 'To skip this counting pass, set "batches_per_epoch": 6 in this data loader'
+    assert hint in caplog.records[-1].getMessage()

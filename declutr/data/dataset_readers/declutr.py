@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.tqdm import Tqdm
 from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import ListField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
@@ -235,13 +236,18 @@ class DeCLUTRDatasetReader(DatasetReader):
         """How many instances a pass over this rank's shard of `file_path` yields."""
         return sum(self.count_instances_per_worker(file_path, num_workers=1))
 
-    def count_instances_per_worker(self, file_path: str, num_workers: int) -> List[int]:
+    def count_instances_per_worker(
+        self, file_path: str, num_workers: int, progress: bool = False
+    ) -> List[int]:
         """How many instances each of `num_workers` data-loader workers yields in a pass over
-        this rank's shard of `file_path`, without sampling or keeping anything."""
+        this rank's shard of `file_path`, without sampling or keeping anything. `progress` shows
+        a progress bar of the shard's documents (lines) counted, and their rate."""
         distributed = self.get_distributed_info()
         lines = iter_lines(file_path)
         if distributed is not None:
             lines = itertools.islice(lines, distributed.global_rank, None, distributed.world_size)
+        if progress:
+            lines = Tqdm.tqdm(lines, desc=f"Counting {file_path}", unit=" documents")
         counts = [0] * num_workers
         for index, (_, text) in enumerate(lines):
             if not text and self._skips_empty_lines:
