@@ -65,11 +65,12 @@ class DeCLUTR(Model):
         The reported `mlm_loss` is unweighted. Must be positive; to train without the masked-LM
         loss, set `masked_language_modeling: false`.
     unmasked_anchors : `bool`, optional (default=`False`)
-        With both losses on: embed the anchors for the contrastive loss from a second,
-        unmasked pass, instead of from the masked pass that gives the masked-LM loss (the paper's
-        single pass, the default). Costs one more forward pass over the anchors; measured in
-        `scripts/benchmarks/reproduction.py` (docs/reproduction.md), the masked anchors are what
-        puts DeCLUTR below the contrastive loss alone on a small budget.
+        With both losses on (it needs both: otherwise a `ConfigurationError`): embed the anchors
+        for the contrastive loss from a second, unmasked pass, instead of from the masked pass
+        that gives the masked-LM loss (the paper's single pass, the default). Costs one more
+        forward pass over the anchors; measured in `scripts/benchmarks/reproduction.py`
+        (docs/reproduction.md), the masked anchors are what puts DeCLUTR below the contrastive
+        loss alone on a small budget.
     scale_fix : `bool`, optional (default=`True`)
         Under distributed training each worker's loss covers the gathered batch but only its own
         slice carries gradients, and DDP averages gradients over the `W` workers, so the applied
@@ -121,6 +122,7 @@ class DeCLUTR(Model):
             )
         if not 0 < mlm_probability < 1:
             raise ConfigurationError(f"mlm_probability must be in (0, 1), got {mlm_probability}.")
+        _check_unmasked_anchors(unmasked_anchors, loss, masked_language_modeling)
         if not mlm_weight > 0:
             raise ConfigurationError(
                 f"mlm_weight must be positive, got {mlm_weight}; to train without the masked-LM "
@@ -286,6 +288,24 @@ class DeCLUTR(Model):
         if not self.training:
             metrics.update(self._retrieval.get_metric(reset))
         return metrics
+
+
+def _check_unmasked_anchors(
+    unmasked_anchors: bool, loss: Optional[ContrastiveLoss], masked_language_modeling: bool
+) -> None:
+    """`unmasked_anchors` changes only a model with both losses: refuse it on any other."""
+    if not unmasked_anchors or (loss is not None and masked_language_modeling):
+        return
+    why = (
+        "there is no contrastive `loss` to embed them for"
+        if loss is None
+        else "without masked_language_modeling they are never masked"
+    )
+    raise ConfigurationError(
+        "unmasked_anchors: true embeds the anchors for the contrastive loss from an unmasked "
+        f"pass beside the masked-LM pass, so it needs both losses; here {why}. Remove "
+        "unmasked_anchors, or set both a contrastive loss and masked_language_modeling: true."
+    )
 
 
 def _seeded_by(token_ids: torch.Tensor) -> torch.Generator:

@@ -168,6 +168,19 @@ def test_masked_language_modeling_needs_one_token_indexer(tiny_model):
         build("declutr", text_field_embedder={"token_embedders": embedders})
 
 
+@pytest.mark.parametrize(
+    "config, why",
+    [
+        ("contrastive_only", "without masked_language_modeling they are never masked"),
+        ("mlm_only", "there is no contrastive `loss`"),
+    ],
+)
+def test_unmasked_anchors_without_both_losses_is_refused(config, why):
+    # Given a model with one of the two losses / Then asking for unmasked anchors is refused
+    with pytest.raises(ConfigurationError, match=rf"unmasked_anchors: true .*needs both .*{why}"):
+        build(config, unmasked_anchors=True)
+
+
 def test_mlm_probability_is_validated():
     with pytest.raises(ConfigurationError, match="mlm_probability"):
         build("declutr", mlm_probability=1.5)
