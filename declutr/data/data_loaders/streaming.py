@@ -38,10 +38,12 @@ class StreamingDataLoader(MultiProcessDataLoader):
     and takes the same optimizer steps, every step gathers every rank's spans as negatives, no
     rank waits on another, and no document of any shard is dropped; the cost is a few repeated
     documents on the smaller shards. A rank whose shard holds no usable document fails with an
-    error (it would have nothing to contribute). With `batches_per_epoch` set, allennlp's own
-    count applies (the same on every rank). Deterministic (validation) reads are neither counted
-    across ranks nor repeated: allennlp's validation loop stops every rank when the first runs
-    out.
+    error (it would have nothing to contribute); when no rank has a batch, every rank fails
+    before training, with the reader's error naming the file and the minimum document length
+    (as one process fails), instead of training 0 steps. With `batches_per_epoch` set,
+    allennlp's own count applies (the same on every rank). Deterministic (validation) reads are
+    neither counted across ranks nor repeated: allennlp's validation loop stops every rank when
+    the first runs out.
 
     The reader must be the "declutr" reader (except with `batches_per_epoch` set, or without
     `max_instances_in_memory`).
@@ -126,6 +128,8 @@ class StreamingDataLoader(MultiProcessDataLoader):
                 agreed = int(dist_reduce(num_batches, dist.ReduceOp.MAX))
                 counted = f"{num_batches} batches in this shard, {agreed} per epoch on every rank"
                 num_batches = agreed
+                if num_batches == 0:
+                    self._fail_without_batches()
             self._num_batches = num_batches
             if self.max_instances_in_memory is not None:
                 logger.info(
@@ -138,6 +142,18 @@ class StreamingDataLoader(MultiProcessDataLoader):
                     num_batches,
                 )
         return self._num_batches
+
+    def _fail_without_batches(self) -> None:
+        """No rank has a batch: fail, as one process does, instead of training 0 steps."""
+        if isinstance(self.reader, DeCLUTRDatasetReader) and self.reader.sample_spans:
+            error = self.reader.nothing_long_enough_error(self.data_path)  # type: ignore[arg-type]
+            if error is not None:
+                raise error
+        raise ValueError(
+            f"{self.data_path} gives no batch on any of the {dist.get_world_size()} distributed "
+            f"ranks (batch_size {self.batch_size}, drop_last {self.drop_last}): training would "
+            "take no step. Use more documents (long enough to sample from)."
+        )
 
     def _count_batches(self) -> int:
         """This rank's batches per epoch (with a progress bar on the primary rank)."""

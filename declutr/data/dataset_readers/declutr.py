@@ -365,18 +365,24 @@ class DeCLUTRDatasetReader(DatasetReader):
         minimum = self.min_document_tokens if self.sample_spans else None
         logger.info(counts_message(file_path, self.counts, self._max_length, minimum, self._shrink))
 
-    def _fail_or_warn_if_nothing_sampled(self, file_path: str) -> None:
-        """No document of this shard was usable: fail if none of the whole file is."""
+    def nothing_long_enough_error(self, file_path: str) -> Optional[ValueError]:
+        """The error naming `file_path`, the minimum length and the longest document, if no
+        document of the whole file (every shard) is long enough to sample from; else `None`."""
         longest = 0
         for _, text in iter_lines(file_path):
             longest = max(longest, len(self._token_ids(text)) if text else 0)
             if longest >= self.min_document_tokens:
-                logger.warning(
-                    "This worker's shard of %s has no document of %d or more tokens; other "
-                    "shards do.",
-                    file_path,
-                    self.min_document_tokens,
-                )
-                return
+                return None
         span_len = self._min_span_len if self._shrink else self._max_span_len
-        raise nothing_long_enough(file_path, longest, self._num_anchors, span_len, self._shrink)  # type: ignore[arg-type]
+        return nothing_long_enough(file_path, longest, self._num_anchors, span_len, self._shrink)  # type: ignore[arg-type]
+
+    def _fail_or_warn_if_nothing_sampled(self, file_path: str) -> None:
+        """No document of this shard was usable: fail if none of the whole file is."""
+        error = self.nothing_long_enough_error(file_path)
+        if error is not None:
+            raise error
+        logger.warning(
+            "This worker's shard of %s has no document of %d or more tokens; other shards do.",
+            file_path,
+            self.min_document_tokens,
+        )
