@@ -3,16 +3,20 @@ no usable document, evaluation on test data, uneven validation shards, resuming 
 
 import functools
 import json
+import os
 import re
+import signal
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable, Optional
 
 import pytest
 import torch.multiprocessing as mp
 from allennlp.commands import train as train_command
 from allennlp.commands.train import train_model_from_file
 
-from tests import CONFIG_ROOT, MODEL_VARIABLE, quickstart_overrides, sampling_reader
+import declutr.training  # noqa: F401  (its checks of distributed configs apply on import)
+from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides, sampling_reader
 
 TWO_WORKERS = {"distributed": {"cuda_devices": [-1, -1]}}
 
@@ -39,6 +43,32 @@ def train(serialization_dir: Path, overrides: dict, **kwargs) -> None:
     )
 
 
+def error_within(timeout: float, function: Callable[[], None]) -> Optional[str]:
+    """What `function()` raises ("Type: message"), or `None`, run in a forked process with a
+    session of its own; past `timeout` seconds (a hang), that process and its workers are killed
+    and the test fails."""
+    context = mp.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def run() -> None:
+        os.setsid()
+        try:
+            function()
+            sender.send(None)
+        except BaseException as error:
+            sender.send(f"{type(error).__name__}: {error}")
+
+    process = context.Process(target=run)
+    process.start()
+    if not receiver.poll(timeout):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.join()
+        pytest.fail(f"still running after {timeout} s: it hangs")
+    error = receiver.recv()
+    process.join()
+    return error
+
+
 @pytest.mark.slow
 def test_no_usable_document_on_any_rank_fails_as_one_process_does(
     two_workers, tiny_model, tmp_path
@@ -59,3 +89,19 @@ def test_no_usable_document_on_any_rank_fails_as_one_process_does(
         train(tmp_path / "out", overrides)
     # And no untrained archive is written
     assert not (tmp_path / "out" / "model.tar.gz").exists()
+
+
+def test_distributed_evaluate_on_test_is_refused_before_training(two_workers, tmp_path):
+    # Given two workers told to evaluate on test data after training
+    overrides = quickstart_overrides(
+        test_data_path=str(DOCUMENTS),
+        evaluate_on_test=True,
+        **{"data_loader.batch_size": 2, **TWO_WORKERS},
+    )
+    # When allennlp trains it (a hang fails the test)
+    error = error_within(120, lambda: train(tmp_path / "out", overrides))
+    # Then it is refused up front, saying why and what to do instead
+    assert error is not None and error.startswith("ConfigurationError: evaluate_on_test is not")
+    assert '"evaluate_on_test": false' in error and "allennlp evaluate" in error
+    # And before making the serialization directory
+    assert not (tmp_path / "out").exists()
