@@ -25,7 +25,7 @@ $(VENV)/.installed: constraints.txt setup.py
 	touch $@
 
 demo: install
-	$(VENV)/bin/declutr demo --output-dir $(DEMO_DIR) $(if $(MODEL),--model $(MODEL),)
+	$(VENV)/bin/declutr demo --output $(DEMO_DIR) $(if $(MODEL),--model $(MODEL),)
 
 test: install
 	$(PY) -m ruff check declutr tests scripts

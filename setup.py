@@ -1,5 +1,6 @@
 """declutr: DeCLUTR contrastive sentence-embedding pretraining as an AllenNLP plugin."""
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -39,14 +40,30 @@ ALLENNLP_RUNTIME = [
     "pytest",  # allennlp.common.testing imports it at module level
 ]
 
+HERE = Path(__file__).resolve().parent
+# The version is defined once, in declutr/__init__.py (`declutr --version` prints it).
+VERSION = re.search(r'^__version__ = "([^"]+)"', (HERE / "declutr/__init__.py").read_text(), re.M)
+# The Python versions the test suite passed on (docs/install.md: how each was checked).
+PYTHONS = ("3.11",)
+
 setup(
     name="declutr",
-    version="0.1.0",
+    version=VERSION.group(1),
     description="DeCLUTR: unsupervised contrastive sentence embeddings, as an AllenNLP plugin",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
-    packages=find_packages(include=["declutr", "declutr.*"]),
+    python_requires=">=3.11",
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        *(f"Programming Language :: Python :: {version}" for version in PYTHONS),
+        "Operating System :: POSIX :: Linux",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+    # The training configs travel inside the package as declutr/training_config/ (a wheel has
+    # no checkout beside it); declutr.configs finds them there or in the checkout.
+    packages=find_packages(include=["declutr", "declutr.*"]) + ["declutr.training_config"],
+    package_dir={"declutr.training_config": "training_config"},
+    package_data={"declutr.training_config": ["*.jsonnet", "*.libsonnet"]},
     install_requires=ALLENNLP_RUNTIME + ["pytorch-metric-learning>=2.0"],
     extras_require={
         "sentence-transformers": ["sentence-transformers>=3.0"],

@@ -7,11 +7,12 @@ from typing import List
 import pytest
 from hypothesis import settings
 
-import declutr  # noqa: F401  (applies the compatibility patches, registers components)
+import declutr
 from declutr.testing.from_scratch import build_encoder_from_scratch
 from tests import DOCUMENTS
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+declutr.register()  # the compatibility patches, and every component registered with allennlp
 
 # Property tests: CI (`.ci/run` sets HYPOTHESIS_PROFILE=ci) runs the same examples every time, so
 # it can never fail by chance; local runs (the "dev" profile) keep exploring new examples, and

@@ -1,4 +1,5 @@
-"""Installing into one's own environment: without allennlp, `import declutr` says what to do."""
+"""Installing into one's own environment: without allennlp, declutr says what to do as soon as it
+needs allennlp (importing the package itself needs nothing heavy)."""
 
 import os
 import subprocess
@@ -17,8 +18,10 @@ class HideAllennlp:
         return None
 
 sys.meta_path.insert(0, HideAllennlp())
+import declutr
+
 try:
-    import declutr
+    declutr.register()
 except ImportError as error:
     print(f"{type(error).__name__}: {error}")
 else:
@@ -29,7 +32,7 @@ else:
 def test_import_without_allennlp_says_how_to_install_it():
     # Given an interpreter in which allennlp cannot be found
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    # When it imports declutr
+    # When it imports declutr and registers its components
     result = subprocess.run(
         [sys.executable, "-c", WITHOUT_ALLENNLP], env=env, capture_output=True, text=True
     )

@@ -18,7 +18,7 @@
     masked_language_modeling=true,
     // Not in the paper (false, its single pass): true embeds the anchors for the contrastive loss
     // from a second, unmasked pass. On a small budget it lifts DeCLUTR to the contrastive loss
-    // alone (README, "Small-scale reproduction").
+    // alone (docs/reproduction.md, "Small-scale reproduction").
     unmasked_anchors=false,
     batch_size=4,  // documents per batch: 4 * num_anchors = 8 pairs
     num_epochs=1,

@@ -1,7 +1,8 @@
 """Compatibility patches for allennlp 2.10.1 (archived) on current torch and transformers.
 
-Every patch is applied once, on `import declutr`, names the upstream break it mends, and has a
-test in `tests/compat/test_patches.py` that fails without it.
+Every patch is applied once, when `declutr.compat` is imported (by `declutr.register()`, the first
+use of `declutr.Encoder` and the like, and `--include-package declutr`), names the upstream break
+it mends, and has a test in `tests/compat/test_patches.py` that fails without it.
 """
 
 import functools

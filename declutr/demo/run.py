@@ -9,57 +9,42 @@ offline, on CPUs.
    encoder from scratch on the training text (`OUTPUT/encoder`), since nothing is downloaded.
 3. Scores the untrained encoder on the held-out articles: 1-nearest-neighbour category accuracy
    and validation retrieval accuracy (`declutr.evaluation.before_after`).
-4. Trains with `training_config/quickstart.jsonnet` through allennlp (`OUTPUT/model`), validating
-   on the held-out articles; a pretrained `--model` trains at `PRETRAINED_LEARNING_RATE`.
+4. Trains with `training_config/quickstart.jsonnet` (found by `declutr.configs`) through allennlp
+   (`OUTPUT/model`), validating on the held-out articles; a pretrained `--model` trains at
+   `PRETRAINED_LEARNING_RATE`.
 5. Embeds the held-out documents with the archive through the "declutr" predictor
    (`OUTPUT/embeddings.jsonl`), shows a few nearest neighbours, and scores the trained model as
    in step 3: the two side by side, and a one-line verdict.
 
-    declutr demo --output-dir demo_output [--model distilroberta-base]
+    declutr demo --output demo_output [--model distilroberta-base]
 """
 
 import json
 import logging
 import os
 import time
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
-import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from typing_extensions import Annotated
 
+from declutr.configs import config_path
 from declutr.demo.comparison import print_comparison, score_archive, score_untrained
 from declutr.demo.corpus import Corpus, build_corpus, read_heldout
+from declutr.demo.settings import (
+    CONFIG_NAME,
+    DEFAULT_HELDOUT_PER_CATEGORY,
+    MODEL_VARIABLE,
+    NEIGHBOUR_ROWS,
+    PRETRAINED_LEARNING_RATE,
+    PRETRAINED_MAX_DOCUMENTS,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = PROJECT_ROOT / "training_config" / "quickstart.jsonnet"
-# Training documents by default (0: all ~2200 not held out; ~2040 are long enough to sample
-# from: ~255 batches of 8). Lower it to shorten training, which took 0.25-0.4 s a batch on two CPU
-# cores with the default encoder.
-DEFAULT_MAX_DOCUMENTS = 0
-
-# The environment variable from which the training config takes its encoder.
-MODEL_VARIABLE = "DECLUTR_MODEL"
-# A pretrained `--model` trains at this rate instead of the config's from-scratch rate, and on
-# this many documents by default (all-MiniLM-L6-v2, 2 CPU cores: 35 batches in 79 s). Chosen by
-# scripts/benchmarks/demo_learning_rate.py: on all-MiniLM-L6-v2, 1e-5, 2e-5 and 5e-5 all kept
-# BBC 1-NN accuracy within 2 points (4 of 200 articles) of the untrained model's and STS-B above
-# it; 2e-5 scored best on STS-B, 1e-5 on BBC, two articles apart
-# (scripts/benchmarks/results/demo_learning_rate.log).
-# The config's 2e-3 is for a fresh encoder.
-PRETRAINED_LEARNING_RATE = 2e-5
-PRETRAINED_MAX_DOCUMENTS = 320
-# Held-out articles per category: 5 categories, 200 articles. Over 100, 1-NN accuracy moved by 15
-# points between runs that differed only in the learning rate (demo_from_scratch_rate.log).
-DEFAULT_HELDOUT_PER_CATEGORY = 40
-# Rows of the nearest-neighbour table (the before/after table covers all held-out articles).
-NEIGHBOUR_ROWS = 10
+DEFAULT_CONFIG = config_path(CONFIG_NAME)
 
 console = Console(soft_wrap=True)
 
@@ -104,7 +89,9 @@ def train(
     archive (`serialization_dir/model.tar.gz`). `serialization_dir` is replaced if it exists."""
     from allennlp.commands.train import train_model_from_file
 
-    import declutr  # noqa: F401  (registers the reader, model, loader and predictor)
+    import declutr
+
+    declutr.register()  # the reader, model, loader and predictor
 
     # The config takes its encoder, for the tokenizer and the embedder, from $DECLUTR_MODEL.
     os.environ[MODEL_VARIABLE] = model_name
@@ -130,7 +117,9 @@ def embed(
     from allennlp.models.archival import load_archive
     from allennlp.predictors import Predictor
 
-    import declutr  # noqa: F401
+    import declutr
+
+    declutr.register()
 
     predictor = Predictor.from_archive(load_archive(str(archive_path)), "declutr")
     vectors: List[List[float]] = []
@@ -186,9 +175,6 @@ def _configure_logging(verbose: bool) -> None:
     # Child loggers without a level of their own inherit these; allennlp sets only the root's.
     logging.getLogger("allennlp").setLevel(logging.WARNING)
     logging.getLogger("allennlp.training.gradient_descent_trainer").setLevel(logging.INFO)
-    # Deprecation notices from allennlp's dependencies (fairscale, transformers' AdamW, amp).
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=".*autocast.*")
 
 
 def _neighbour_table(
@@ -348,54 +334,3 @@ def _neighbours_step(documents: List[Dict[str, str]], vectors: np.ndarray) -> No
     console.rule(f"6. Nearest neighbours (the first {NEIGHBOUR_ROWS} of {len(documents)})")
     table, _ = _neighbour_table(documents, nearest_neighbours(vectors)[:NEIGHBOUR_ROWS])
     console.print(table)
-
-
-def main(
-    output_dir: Annotated[Path, typer.Option(help="Where the corpus, model and embeddings go.")] = (
-        Path("demo_output")
-    ),
-    model: Annotated[
-        Optional[str],
-        typer.Option(
-            help="A Hugging Face model name (needs network) or local path; default: build a "
-            "small encoder from scratch on the corpus."
-        ),
-    ] = None,
-    max_documents: Annotated[
-        int,
-        typer.Option(
-            help="Training documents (0: all not held out, 1925 by default; with --model, "
-            f"{PRETRAINED_MAX_DOCUMENTS}); bounds the training time."
-        ),
-    ] = DEFAULT_MAX_DOCUMENTS,
-    heldout_per_category: Annotated[
-        int, typer.Option(help="Articles per category held aside, embedded and scored.")
-    ] = DEFAULT_HELDOUT_PER_CATEGORY,
-    vocab_size: Annotated[int, typer.Option(help="From-scratch encoder: BPE vocabulary.")] = 8000,
-    hidden_size: Annotated[int, typer.Option(help="From-scratch encoder: hidden size.")] = 128,
-    num_layers: Annotated[int, typer.Option(help="From-scratch encoder: layers.")] = 2,
-    config: Annotated[Path, typer.Option(help="Training configuration.")] = DEFAULT_CONFIG,
-    threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every available core).")] = 0,
-    seed: Annotated[int, typer.Option(help="Seeds the held-out draw and document order.")] = 13,
-    verbose: Annotated[
-        bool, typer.Option(help="Show allennlp's INFO logging (its configuration dump and more).")
-    ] = False,
-) -> None:
-    """Train DeCLUTR on BBC News articles and embed held-out ones, offline."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # Before torch loads OpenMP: idle threads sleep instead of spinning. On a busy machine, torch's
-    # spinning threads made each batch several times slower here (idle: little difference).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    run_demo(
-        output_dir,
-        model,
-        max_documents or None,
-        heldout_per_category,
-        vocab_size,
-        hidden_size,
-        num_layers,
-        config,
-        threads,
-        seed,
-        verbose,
-    )

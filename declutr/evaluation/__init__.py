@@ -11,16 +11,20 @@ readers), `embedding` (each distinct text embedded once), `sts` and `classificat
 metrics), `runner` (`evaluate`), `report` (the table) and `mteb` (`MTEBEncoder`).
 """
 
-from declutr.evaluation.mteb import MTEBEncoder
-from declutr.evaluation.report import format_table
-from declutr.evaluation.runner import evaluate
-from declutr.evaluation.tasks import (
-    TASKS,
-    MissingTaskDataError,
-    UnknownTaskError,
-    resolve_tasks,
-)
+from declutr.lazy import lazy_attributes
 
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "TASKS": "declutr.evaluation.tasks",
+        "MTEBEncoder": "declutr.evaluation.mteb",
+        "MissingTaskDataError": "declutr.evaluation.tasks",
+        "UnknownTaskError": "declutr.evaluation.tasks",
+        "evaluate": "declutr.evaluation.runner",
+        "format_table": "declutr.evaluation.report",
+        "resolve_tasks": "declutr.evaluation.tasks",
+    },
+)
 __all__ = [
     "TASKS",
     "MTEBEncoder",

@@ -9,9 +9,7 @@ import torch
 
 from declutr.data.documents import DocumentFormatError
 from declutr.data.texts import invalid_text_reason
-
-# What an invalid text does: raise an error, or give a row of NaN.
-ON_ERROR = ("raise", "skip")
+from declutr.inference.options import ON_ERROR
 
 
 def check_on_error(on_error: str) -> None:

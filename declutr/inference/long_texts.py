@@ -14,7 +14,7 @@ from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 
-LONG_TEXTS = ("truncate", "chunk_mean")
+from declutr.inference.options import LONG_TEXTS
 
 
 def check_long_texts(long_texts: str, overlap: int, max_length: int) -> None:

@@ -21,11 +21,10 @@ import numpy as np
 import torch
 
 from declutr.inference.batching import mean_pool
+from declutr.inference.options import BACKENDS, PRECISIONS
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "openvino", "onnx")
-PRECISIONS = ("float32", "bfloat16", "float16")
 # Where sentence-transformers (and `Encoder`) find a runtime's model inside a model directory.
 OPENVINO_FILE = "openvino/openvino_model.xml"
 ONNX_FILE = "onnx/model.onnx"

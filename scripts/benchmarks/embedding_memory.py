@@ -25,6 +25,7 @@ FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "documents.txt"
 TRAIN = """
 import json, os, sys
 import declutr
+declutr.register()
 from allennlp.commands.train import train_model_from_file
 model, documents, out = sys.argv[1:4]
 os.environ["DECLUTR_MODEL"] = model  # the quickstart config's encoder

@@ -20,10 +20,11 @@ from typing import Optional
 
 import typer
 
-import declutr  # noqa: F401
+import declutr
 from tests import MODEL_VARIABLE
 from tests.models.test_learning import Setting, prepare, train_and_validate
 
+declutr.register()
 DEFAULT = Setting()
 
 

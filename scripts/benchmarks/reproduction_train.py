@@ -109,7 +109,9 @@ def train(variant: Variant, settings: Dict, serialization_dir: Path) -> Dict:
     steps and span tokens."""
     from allennlp.commands.train import train_model_from_file
 
-    import declutr  # noqa: F401  (registers the components, applies the compatibility patches)
+    import declutr
+
+    declutr.register()  # the components, and the compatibility patches
 
     settings = _without_loss(variant, settings)
     start = time.perf_counter()

@@ -57,6 +57,7 @@ READ = (
     + """
 import json, sys, time
 import declutr
+declutr.register()
 from allennlp.common import Params
 from allennlp.data import DatasetReader
 model, documents, batch_size = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -77,6 +78,7 @@ TRAIN = (
     + """
 import json, sys, time
 import declutr
+declutr.register()
 from allennlp.commands.train import train_model_from_file
 model, documents, batch_size, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 reset_peak_rss()

@@ -11,13 +11,13 @@ from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 from allennlp.models import archival
 from allennlp.nn import util as nn_util
 
-import declutr  # noqa: F401
+import declutr.compat
 from declutr.compat.archives import UnsafeArchiveError
 from tests.reliability import WritesMarker
 
 
 def test_pretrained_transformer_tokenizer_builds_with_the_patch(tiny_model):
-    # Given the patched cached_transformers.get_tokenizer (applied on `import declutr`)
+    # Given the patched cached_transformers.get_tokenizer (applied by declutr.register())
     # When allennlp builds its tokenizer, which passes add_special_tokens=False to it
     tokenizer = PretrainedTransformerTokenizer(tiny_model)
     # Then it tokenizes with the model's special tokens around the text

@@ -20,7 +20,12 @@ from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE
 
 
 def run(*args: object) -> Result:
-    arguments = ["prepare-corpus"] + [str(arg) for arg in args] + ["--no-progress"]
+    """`declutr prepare-corpus INPUT... --output OUTPUT [OPTIONS]`, given `INPUT... OUTPUT
+    [OPTIONS]`: the last path before the first option is the output."""
+    words = [str(arg) for arg in args]
+    first = next((i for i, word in enumerate(words) if word.startswith("--")), len(words))
+    paths, options = words[:first], words[first:]
+    arguments = ["prepare-corpus", *paths[:-1], "--output", paths[-1], *options, "--no-progress"]
     return CliRunner().invoke(app, arguments)
 
 

@@ -60,7 +60,7 @@ def encoder(archive_file: Path) -> Encoder:
 def exported_dir(archive_file: Path, tmp_path_factory) -> Path:
     """`declutr export ARCHIVE OUT_DIR`, run in-process."""
     output_dir = tmp_path_factory.mktemp("export") / "declutr-tiny"
-    result = CliRunner().invoke(app, ["export", str(archive_file), str(output_dir)])
+    result = CliRunner().invoke(app, ["export", str(archive_file), "--output", str(output_dir)])
     assert result.exit_code == 0, result.output
     return output_dir
 

@@ -100,8 +100,8 @@ def test_export_needs_no_sentence_transformers(encoder, tmp_path, monkeypatch):
 
 def test_export_command_errors(archive_file, exported_dir, tmp_path):
     missing = CliRunner().invoke(
-        app, ["export", str(tmp_path / "missing.tar.gz"), str(tmp_path / "out")]
+        app, ["export", str(tmp_path / "missing.tar.gz"), "-o", str(tmp_path / "out")]
     )
     assert missing.exit_code == 1 and "No archive" in missing.output
-    not_empty = CliRunner().invoke(app, ["export", str(archive_file), str(exported_dir)])
+    not_empty = CliRunner().invoke(app, ["export", str(archive_file), "-o", str(exported_dir)])
     assert not_empty.exit_code == 1 and "not empty; pass --force" in not_empty.output

@@ -34,7 +34,7 @@ def test_export_refuses_an_archive_whose_max_length_is_beyond_the_model(
     config["dataset_reader"]["max_length"] = 511
     (edited / "config.json").write_text(json.dumps(config))
     # When it is exported
-    result = CliRunner().invoke(app, ["export", str(edited), str(tmp_path / "out")])
+    result = CliRunner().invoke(app, ["export", str(edited), "--output", str(tmp_path / "out")])
     # Then the export fails naming 510, and writes nothing
     assert result.exit_code == 1
     assert "max_length=511 is more than" in result.output and "at most 510" in result.output

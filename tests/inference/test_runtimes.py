@@ -150,7 +150,7 @@ def test_masked_mean_matches_torch_pooling():
 def test_export_command_writes_runtime_files_and_checks_them(archive_file, texts, tmp_path):
     # Given / When: `declutr export --backend openvino --backend onnx`
     output_dir = tmp_path / "export"
-    command = ["export", str(archive_file), str(output_dir), "--backend", "openvino"]
+    command = ["export", str(archive_file), "-o", str(output_dir), "--backend", "openvino"]
     result = CliRunner().invoke(app, [*command, "--backend", "onnx"])
 
     # Then: both files, checked against the archive's vectors
@@ -172,7 +172,7 @@ def test_embed_command_takes_the_runtime_options(archive_file, tmp_path):
 
     # When
     for name, extra in (("default", []), ("fast", options)):
-        command = ["embed", str(archive_file), str(corpus), str(tmp_path / f"{name}.npy")]
+        command = ["embed", str(archive_file), str(corpus), "-o", str(tmp_path / f"{name}.npy")]
         result = CliRunner().invoke(app, [*command, *extra])
         assert result.exit_code == 0, result.output
 
@@ -180,6 +180,6 @@ def test_embed_command_takes_the_runtime_options(archive_file, tmp_path):
     default, fast = np.load(tmp_path / "default.npy"), np.load(tmp_path / "fast.npy")
     assert default.shape == fast.shape
     assert smallest_cosine(default[:1], fast[:1]) >= 0.999
-    command = ["embed", str(archive_file), str(corpus), str(tmp_path / "x.npy")]
+    command = ["embed", str(archive_file), str(corpus), "-o", str(tmp_path / "x.npy")]
     result = CliRunner().invoke(app, [*command, "--backend", "onnx", "--precision", "bfloat16"])
     assert result.exit_code == 1 and "supports precision='float32' only" in result.output

@@ -141,7 +141,7 @@ def test_torchrun_two_cpu_ranks_equal_one_process(archive_file, encoder, corpus,
     output = tmp_path / "sharded.npy"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command += ["--nproc-per-node", "2", "--module", "declutr.cli", "embed"]
-    command += [str(archive_file), str(corpus), str(output), "--device", "cpu"]
+    command += [str(archive_file), str(corpus), "--output", str(output), "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -157,7 +157,9 @@ def test_cli_embeds_in_one_process_and_merge_names_missing_parts(archive_file, c
     from declutr.cli import app
 
     output = tmp_path / "out.npy"
-    result = CliRunner().invoke(app, ["embed", str(archive_file), str(corpus), str(output)])
+    result = CliRunner().invoke(
+        app, ["embed", str(archive_file), str(corpus), "--output", str(output)]
+    )
     assert result.exit_code == 0, result.output
     assert np.load(output).shape[0] == 11
 
