@@ -52,3 +52,14 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent")
     return SHARED
+
+
+@pytest.fixture
+def bf16_cpu(monkeypatch):
+    """A CPU with bfloat16 instructions, for tests of bfloat16 arithmetic on the CPU: on a CPU
+    without them torch emulates bfloat16 (slow, but the same numbers on a tiny model), which
+    `Encoder` would otherwise refuse. Only the capability query is replaced."""
+    from declutr.inference import cpu
+
+    flags = cpu.cpu_flags() or frozenset()
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: flags | {"avx512_bf16"})

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from declutr.inference.batching import mean_pool
+from declutr.inference.cpu import BF16_FLAGS, has_bf16_instructions
 from declutr.inference.options import BACKENDS, PRECISIONS
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,14 @@ def check_runtime_options(backend: str, precision: str, device: torch.device) ->
             "precision='float16' with backend='torch' on the CPU is emulated and slower than "
             "float32; use precision='bfloat16' on the CPU, or float16 on a GPU."
         )
+    if backend == "torch" and precision == "bfloat16" and device.type == "cpu":
+        if has_bf16_instructions() is False:
+            raise ValueError(
+                "precision='bfloat16' with backend='torch': this CPU has no bfloat16 "
+                f"instructions ({' or '.join(sorted(BF16_FLAGS))}), so torch would emulate "
+                "bfloat16, several times slower than float32 (5x on an AVX2-only CPU). Use "
+                "precision='float32' here, or bfloat16 on a GPU or a CPU with those instructions."
+            )
     if backend == "torch" and precision == "bfloat16" and device.type == "cuda":
         if not torch.cuda.is_bf16_supported():
             raise ValueError(

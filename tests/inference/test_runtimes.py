@@ -36,7 +36,7 @@ def float32(tiny_model: str, texts) -> np.ndarray:
     ],
 )
 def test_backend_and_precision_match_float32(
-    tiny_model, texts, float32, backend, precision, min_cosine
+    tiny_model, texts, float32, backend, precision, min_cosine, bf16_cpu
 ):
     # Given: the tiny model on another runtime or in reduced precision
     encoder = Encoder(
@@ -55,7 +55,7 @@ def test_backend_and_precision_match_float32(
         assert not np.array_equal(vectors, float32)  # the reduced precision is really used
 
 
-def test_bfloat16_is_not_float32_under_another_name(tiny_model, texts, float32):
+def test_bfloat16_is_not_float32_under_another_name(tiny_model, texts, float32, bf16_cpu):
     encoder = Encoder(tiny_model, device="cpu", max_length=48, precision="bfloat16")
     assert encoder.runtime.precision == "bfloat16"
     assert 0 < np.abs(encoder.encode(texts) - float32).max() < 0.1

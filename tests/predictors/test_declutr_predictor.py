@@ -59,7 +59,9 @@ def test_inputs_without_a_string_text_are_refused(predictor, bad):
         ({"backend": "openvino", "precision": "bfloat16"}, 0.999),
     ],
 )
-def test_predictor_args_choose_precision_and_backend(archive, predictor, settings, min_cosine):
+def test_predictor_args_choose_precision_and_backend(
+    archive, predictor, settings, min_cosine, bf16_cpu
+):
     # Given: the predictor with other settings, as `--predictor-args` passes them
     fast = Predictor.from_archive(load_archive(archive), "declutr", extra_args=settings)
     inputs = [{"text": text} for text in ["one", "", DOCUMENTS.read_text().splitlines()[0]]]
