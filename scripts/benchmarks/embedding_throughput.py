@@ -37,6 +37,8 @@ import numpy as np
 import torch
 import typer
 
+from declutr.inference.cpu import has_bf16_instructions
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[2] / "shared"))
 PEER_REQUIREMENTS = HERE / "peer_requirements.txt"
@@ -157,6 +159,9 @@ def main(
 ) -> None:
     if REFERENCE not in paths:
         paths = [REFERENCE, *paths]
+    if has_bf16_instructions() is False and "declutr:torch:bfloat16" in paths:
+        print("declutr:torch:bfloat16 left out: this CPU has no bfloat16 instructions (refused).")
+        paths = [path for path in paths if path != "declutr:torch:bfloat16"]
     print(f"load average at start: {load_average()}", flush=True)
     texts = sample_texts(shared, num_texts)
     options = ["--batch-size", str(batch_size), "--max-length", str(max_length)]
