@@ -30,6 +30,9 @@ def score_archive(archive: Path, heldout_path: Path) -> HeldOutScores:
     """The trained model (its best epoch's weights), on the held-out articles."""
     from allennlp.models.archival import load_archive
 
+    import declutr
+
+    declutr.register()  # the archive's config names declutr's registered components
     loaded = load_archive(str(archive))
     return score(loaded.model, loaded.dataset_reader, heldout_path)
 

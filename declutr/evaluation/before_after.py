@@ -66,6 +66,9 @@ def untrained_model(
 ) -> Tuple[Model, DatasetReader]:
     """The model and reader `config_path` (with `overrides`) describes, before any training:
     what training starts from."""
+    import declutr
+
+    declutr.register()  # the config names declutr's registered reader and model
     params = Params.from_file(str(config_path), json.dumps(overrides or {}))
     reader = DatasetReader.from_params(params.pop("dataset_reader"))
     model = Model.from_params(vocab=Vocabulary.empty(), params=params.pop("model"))

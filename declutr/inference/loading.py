@@ -89,8 +89,10 @@ def _load_archive(source: str) -> Loaded:
     from allennlp.common import Params
     from allennlp.data.tokenizers import Tokenizer
 
+    import declutr
     from declutr.compat.archives import ArchiveError, load_archive_safely
 
+    declutr.register()  # the archive's config names declutr's registered components
     try:
         archive = load_archive_safely(source, cuda_device=-1)
     except ArchiveError:
