@@ -2,20 +2,25 @@
 no usable document, evaluation on test data, uneven validation shards, resuming mid-epoch."""
 
 import functools
+import io
 import json
 import os
 import re
 import signal
+import tarfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import pytest
+import torch
 import torch.multiprocessing as mp
 from allennlp.commands import train as train_command
 from allennlp.commands.train import train_model_from_file
 
 import declutr.training  # noqa: F401  (its checks of distributed configs apply on import)
+import tests.models.slow_rank_probe  # noqa: F401  (registers "slow_rank" for the forked workers)
 from tests import CONFIG_ROOT, DOCUMENTS, MODEL_VARIABLE, quickstart_overrides, sampling_reader
 
 TWO_WORKERS = {"distributed": {"cuda_devices": [-1, -1]}}
@@ -37,7 +42,7 @@ def train(serialization_dir: Path, overrides: dict, **kwargs) -> None:
         str(CONFIG_ROOT / "quickstart.jsonnet"),
         str(serialization_dir),
         overrides=json.dumps(overrides),
-        include_package=["declutr"],
+        include_package=["declutr", "tests.models.slow_rank_probe"],
         return_model=False,
         **kwargs,
     )
@@ -105,3 +110,52 @@ def test_distributed_evaluate_on_test_is_refused_before_training(two_workers, tm
     assert '"evaluate_on_test": false' in error and "allennlp evaluate" in error
     # And before making the serialization directory
     assert not (tmp_path / "out").exists()
+
+
+def kill_after(checkpoint: Path, function: Callable[[], None]) -> None:
+    """Run `function()` in a forked process with a session of its own, and kill that process and
+    its workers with SIGKILL as soon as `checkpoint` exists."""
+    process = mp.get_context("fork").Process(target=lambda: (os.setsid(), function()))
+    process.start()
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.is_alive():
+        assert time.monotonic() < deadline, f"no {checkpoint.name} within 120 s"
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.join()
+    assert not (checkpoint.parent / "model.tar.gz").exists(), "the run finished before the kill"
+
+
+def archived_weights(serialization_dir: Path) -> Dict[str, torch.Tensor]:
+    with tarfile.open(serialization_dir / "model.tar.gz") as archive:
+        data = archive.extractfile("weights.th").read()  # type: ignore[union-attr]
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+@pytest.mark.slow
+def test_a_distributed_run_killed_mid_epoch_resumes_as_if_uninterrupted(two_workers, tmp_path):
+    # Given the 12 fixture documents: 3 steps of 2 documents a rank, with dropout and masking
+    # on, and a checkpoint every 2 steps
+    settings = {
+        "data_loader.batch_size": 2,
+        "trainer.checkpointer": {"save_every_num_batches": 2},
+        **TWO_WORKERS,
+    }
+    # And rank 1 slower than rank 0 after step 2, before it saves that checkpoint (long enough
+    # for the kill to come first, on a busy machine too, unless the primary waits for it)
+    slow = [{"type": "slow_rank", "rank": 1, "batch": 2, "seconds": 3}]
+    overrides = quickstart_overrides(**settings)
+    crashing = quickstart_overrides(**settings, **{"trainer.callbacks": slow})
+
+    # When one run trains uninterrupted
+    train(tmp_path / "uninterrupted", overrides)
+    # And another is killed (both workers, SIGKILL) once the checkpoint of step 2 counts (its
+    # training state is written), then resumed with recover
+    crashed = tmp_path / "crashed"
+    kill_after(crashed / "training_state_e0_b2.th", lambda: train(crashed, crashing))
+    train(crashed, crashing, recover=True)
+
+    # Then the resumed run ends with the uninterrupted run's weights
+    expected = archived_weights(tmp_path / "uninterrupted")
+    for name, value in archived_weights(crashed).items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)

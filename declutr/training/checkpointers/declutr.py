@@ -1,13 +1,16 @@
+import contextlib
 import glob
 import logging
 import os
 import random
 import re
+import time
 from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
 import torch.distributed as dist
+from allennlp.common.util import is_distributed
 from allennlp.training.checkpointer import Checkpointer, TrainerCheckpoint
 
 logger = logging.getLogger(__name__)
@@ -28,11 +31,13 @@ class DeCLUTRCheckpointer(Checkpointer):
     torch's generators (CPU, and CUDA where it is in use) follows the seeds of the config instead
     of the interrupted run. With this checkpointer, every checkpoint also writes, on every
     distributed rank, `random_states_e{epochs}_b{batches}_w{rank}.th` (before allennlp's files,
-    so that a checkpoint that counts always has them; atomically), and `--recover` restores the
-    rank's states along with the checkpoint. allennlp then replays the data of the epoch up to the
-    checkpoint without training on it; the "declutr" reader's sampling does not draw from the
-    global generators (its generators derive from the seed, epoch, rank and worker), so the
-    resumed run continues exactly where the checkpoint was taken. A data loader that does draw
+    so that a checkpoint that counts always has them; atomically: under distributed training the
+    primary writes its files only once every rank has written its random states), and
+    `--recover` restores the rank's states along with the checkpoint. allennlp then replays the
+    data of the epoch up to the checkpoint without training on it; the "declutr" reader's
+    sampling does not draw from the global generators (its generators derive from the seed,
+    epoch, rank and worker), so the resumed run continues exactly where the checkpoint was
+    taken. A data loader that does draw
     from them while it replays (allennlp's `shuffle: true` draws from Python's `random`) makes
     the resume inexact. A checkpoint without random states (written by allennlp's own
     checkpointer) is resumed from with a warning.
@@ -95,7 +100,18 @@ class DeCLUTRCheckpointer(Checkpointer):
         temporary = f"{path}.partial"
         torch.save(get_random_states(), temporary)
         os.replace(temporary, path)
+        if is_distributed():
+            # Every rank saves at the same steps. The primary's training state makes the
+            # checkpoint count: it waits until every rank's random states are written, or a
+            # run killed in between would resume the slower ranks with the config's seeds.
+            dist.barrier()
         super().save_checkpoint(trainer)
+        # allennlp records the last save on the primary only (the other ranks return early), so
+        # the others would save again at every later batch: every rank on the same schedule.
+        self._last_save_time = time.time()
+        epochs, batches = self._point_in_time
+        self._last_save_num_epochs_completed = epochs
+        self._last_save_num_batches_in_epoch_completed = batches
         self._remove_orphaned_random_states(keep=path)
 
     def _remove_orphaned_random_states(self, keep: str) -> None:
@@ -107,7 +123,8 @@ class DeCLUTRCheckpointer(Checkpointer):
             assert point_in_time is not None
             epochs, batches = map(int, point_in_time.groups())
             if path != keep and not os.path.isfile(self._training_state_path(epochs, batches)):
-                os.remove(path)
+                with contextlib.suppress(FileNotFoundError):  # the primary may remove it too
+                    os.remove(path)
 
     def load_checkpoint(self) -> Optional[TrainerCheckpoint]:
         latest = self.find_latest_checkpoint()
@@ -132,7 +149,8 @@ class DeCLUTRCheckpointer(Checkpointer):
         super()._remove_checkpoint(epochs_completed, batches_in_epoch_completed)
         pattern = f"random_states_e{epochs_completed}_b{batches_in_epoch_completed}_w*.th"
         for path in glob.iglob(os.path.join(self._serialization_dir, pattern)):
-            os.remove(path)
+            with contextlib.suppress(FileNotFoundError):  # its rank may remove it too
+                os.remove(path)
 
 
 def get_random_states() -> Dict[str, Any]:
