@@ -30,6 +30,19 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"fairscale(\.|
 warnings.filterwarnings(
     "ignore", r"`torch\.jit\.script` is deprecated", FutureWarning, r"torch\.jit\._script"
 )
+# allennlp 2.10's trainer: transformers' AdamW (the optimizer its configs name) and amp's old API.
+warnings.filterwarnings(
+    "ignore",
+    "This implementation of AdamW is deprecated",
+    FutureWarning,
+    r"transformers\.optimization",
+)
+warnings.filterwarnings(
+    "ignore",
+    r"`torch\.cuda\.amp\.autocast\(args\.\.\.\)` is deprecated",
+    FutureWarning,
+    r"allennlp\.training\.gradient_descent_trainer",
+)
 
 # The public names, by the module that defines them; importing any of them registers everything.
 _API = {

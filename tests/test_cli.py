@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import declutr
 from declutr.cli import app
-from tests import DOCUMENTS, PROJECT_ROOT
+from tests import DOCUMENTS, PROJECT_ROOT, quickstart_overrides
 
 COMMANDS = ("prepare-corpus", "embed", "merge", "export", "evaluate", "demo")
 # What `--help` must not import: it would take seconds (torch and allennlp: 5-20 s here).
@@ -108,6 +108,30 @@ def test_a_real_command_prints_no_warning(tiny_model, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert output.is_file()
     assert "Warning" not in done.stderr, done.stderr
+
+
+TRAIN = """
+import json, sys
+from declutr.demo.run import train
+train(sys.argv[1], sys.argv[2], sys.argv[3], overrides=json.loads(sys.argv[4]))
+"""
+
+
+@pytest.mark.slow
+def test_training_through_declutr_prints_no_warning(tiny_model, tmp_path):
+    # Given the demo's training function (allennlp's trainer, transformers' AdamW, amp)
+    overrides = {
+        key: value for key, value in quickstart_overrides().items() if key != "train_data_path"
+    }
+    # When it trains the tiny model for an epoch in a fresh interpreter
+    done = run_python(
+        "-c", TRAIN, str(DOCUMENTS), tiny_model, str(tmp_path / "model"), json.dumps(overrides),
+        timeout=600,
+    )  # fmt: skip
+    # Then it writes the archive and no deprecation warning
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "model" / "model.tar.gz").is_file()
+    assert "FutureWarning" not in done.stderr and "DeprecationWarning" not in done.stderr
 
 
 def test_help_is_printed_as_written():
