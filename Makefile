@@ -38,3 +38,10 @@ lint: install
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR)
+
+# The prepared GPU check (docs/performance.md, "On a GPU"): preflight in seconds, then embedding
+# and AMP training throughput against sentence-transformers and a short real training; writes
+# scripts/benchmarks/results/gpu_check_cuda.{json,log}. Options: GPU_CHECK_ARGS="--device cuda:1".
+.PHONY: gpu-check
+gpu-check: install
+	$(PY) -m scripts.benchmarks.gpu $(GPU_CHECK_ARGS)
