@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 # The version is defined once, in declutr/__init__.py (`declutr --version` prints it).
 VERSION = re.search(r'^__version__ = "([^"]+)"', (HERE / "declutr/__init__.py").read_text(), re.M)
 # The Python versions the test suite passed on (docs/install.md: how each was checked).
-PYTHONS = ("3.11",)
+PYTHONS = ("3.11", "3.12", "3.13")
 
 setup(
     name="declutr",

@@ -24,7 +24,10 @@ from allennlp.common import Params
 from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
 
+import declutr
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
+
+declutr.register()  # declutr's components, and the compatibility patches allennlp's classes need
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared"
 
