@@ -301,8 +301,8 @@ def main(
     settings: Annotated[str, typer.Option(help="Settings to run, of 's2,s1'.")] = "s2,s1",
     rows: Annotated[str, typer.Option(help="Rows to run (default: all).")] = ",".join(ROWS),
     seeds: Annotated[str, typer.Option(help="Seeds; the first one sweeps the grid.")] = "1,2,3",
-    tokens_s2: Annotated[int, typer.Option(help="Encoder tokens per S2 run.")] = 400_000,
-    tokens_s1: Annotated[int, typer.Option(help="Encoder tokens per S1 run.")] = 470_000,
+    tokens_s2: Annotated[int, typer.Option(help="Encoder tokens per S2 run.")] = 40_000,
+    tokens_s1: Annotated[int, typer.Option(help="Encoder tokens per S1 run.")] = 40_000,
     final: Annotated[bool, typer.Option(help="Score the test splits (once, at the end).")] = False,
     smoke: Annotated[bool, typer.Option(help="Every row end to end at tiny sizes.")] = False,
     output_dir: Annotated[Path, typer.Option(help="Runs, logs, results.")] = Path(
