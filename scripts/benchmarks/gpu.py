@@ -203,8 +203,10 @@ def compare_vectors(records: List[Dict], jobs: List[Dict]) -> None:
         record["mean_cosine_vs_float32"] = float(similarity.mean())
 
 
-def checks(records: List[Dict], min_cosine: float) -> List[Dict]:
-    """Pass/fail of every path that ran, every cosine and the real training's rise."""
+def checks(records: List[Dict], min_cosine: float, full_size: bool = True) -> List[Dict]:
+    """Pass/fail of every path that ran, every cosine and the real training's rise. The rise is
+    checked at the full sizes only: a scaled-down run's few steps (6 at --scale 0.01) can move
+    validation retrieval either way; its figures are recorded, with `checked: false`."""
     results = []
     for record in records:
         if record["status"] == "skipped":
@@ -225,7 +227,8 @@ def checks(records: List[Dict], min_cosine: float) -> List[Dict]:
             after = record["after"]["retrieval_accuracy"]
             rose = before is not None and after is not None and after > before
             name = "validation retrieval accuracy rises"
-            results.append({"name": name, "passed": rose, "value": [before, after]})
+            result = {"name": name, "passed": rose or not full_size, "value": [before, after]}
+            results.append({**result, "checked": full_size})
     return results
 
 
@@ -265,7 +268,7 @@ def measure(args: Dict, sizes: Sizes, report: Dict, paths: Dict[str, Path], log:
             report["results"] = records
             write_report(report, paths["json"])
         compare_vectors(records, jobs)
-    report["checks"] = checks(records, args["min_cosine"])
+    report["checks"] = checks(records, args["min_cosine"], full_size=args["scale"] >= 1)
     report["passed"] = all(check["passed"] for check in report["checks"])
 
 
@@ -320,7 +323,9 @@ def finish(report: Dict, log: Log) -> None:
     """The summary of checks."""
     for check in report["checks"]:
         value = f" ({check['value']})" if "value" in check else ""
-        log(f"{'PASS' if check['passed'] else 'FAIL'}: {check['name']}{value}")
+        verdict = "PASS" if check["passed"] else "FAIL"
+        verdict = verdict if check.get("checked", True) else "NOT CHECKED at this --scale"
+        log(f"{verdict}: {check['name']}{value}")
     skipped = [r["name"] for r in report["results"] if r["status"] == "skipped"]
     log(f"skipped on this device: {', '.join(skipped) or 'none'}")
     log("ALL CHECKS PASSED" if report["passed"] else "SOME CHECKS FAILED")

@@ -48,9 +48,12 @@ def test_gpu_check_runs_every_path_on_the_cpu(shared_dir, tmp_path):
         for name in (f"embed:{tool}:float16", f"train_step:{tool}:float16"):
             assert results[name]["status"] == "skipped" and "CPU" in results[name]["reason"]
     assert results["embed:sentence-transformers:float32"]["min_cosine_vs_float32"] >= 0.99
+    # The real training ran and was scored before and after (on adjacent positives); its rise is
+    # checked at the full sizes only (6 steps here can move it either way)
     real = results["train_real"]
-    assert real["after"]["retrieval_accuracy"] > real["before"]["retrieval_accuracy"]
-    assert {check["name"] for check in report["checks"]} >= {"validation retrieval accuracy rises"}
+    assert 0 < real["before"]["retrieval_accuracy"] < 1 and real["after"]["retrieval_accuracy"] > 0
+    (rise,) = [c for c in report["checks"] if c["name"] == "validation retrieval accuracy rises"]
+    assert rise["checked"] is False
 
 
 def test_default_sizes_fit_the_shared_data(shared_dir):
@@ -86,3 +89,18 @@ def test_preflight_without_a_gpu_says_so_and_prints_the_build(tmp_path):
     assert done.returncode == 2
     assert "PREFLIGHT FAILED: CUDA is not available" in done.stdout
     assert f"CUDA build: {torch.version.cuda or 'CPU-only'}" in done.stdout
+
+
+@pytest.mark.parametrize("full_size", [True, False])
+def test_the_rise_is_checked_at_full_size_only(full_size):
+    from scripts.benchmarks.gpu import checks
+
+    # Given a real training whose validation retrieval fell
+    record = {"name": "train_real", "status": "measured"}
+    record.update(before={"retrieval_accuracy": 0.73}, after={"retrieval_accuracy": 0.69})
+    # When the checks are made at the full sizes, or at a --scale below 1
+    (ran, rise) = checks([record], min_cosine=0.99, full_size=full_size)
+    # Then the fall fails the full-size run; the scaled run records it, unchecked
+    assert ran["passed"]
+    assert rise["value"] == [0.73, 0.69] and rise["checked"] is full_size
+    assert rise["passed"] is not full_size
