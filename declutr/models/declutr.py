@@ -10,13 +10,12 @@ from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
 from allennlp.modules.seq2vec_encoders import BagOfEmbeddingsEncoder
 from allennlp.modules.token_embedders import TokenEmbedder
 from allennlp.nn import InitializerApplicator, util
-from allennlp.training.metrics import Average
 
 from declutr.losses import ContrastiveLoss
 from declutr.models.grouping import GradientCacheChunks, LengthGroups
 from declutr.modules.distributed import all_gather_with_local_grad, scale_gradient
 from declutr.modules.token_embedders import PretrainedTransformerMLMEmbedder
-from declutr.training.metrics import RetrievalMetric
+from declutr.training.metrics import Mean, RetrievalMetric
 
 
 @Model.register("declutr")
@@ -39,7 +38,9 @@ class DeCLUTR(Model):
     retrieves its own mean positive among all the validation positives, by cosine similarity),
     on the pooled "embeddings" that prediction returns. The masked-LM loss is then measured on
     masks drawn from a generator seeded by the batch's token ids, so that the same validation
-    data gives the same masks, and the same loss, in every epoch.
+    data gives the same masks, and the same loss, in every epoch. A batch of no instance (from a
+    distributed rank whose validation shard ran out before the others': see the
+    "declutr_streaming" loader) only joins the other ranks' gathers: no loss, no metric.
 
     # Parameters
 
@@ -147,8 +148,8 @@ class DeCLUTR(Model):
         if length_groups < 1:
             raise ConfigurationError(f"length_groups must be at least 1, got {length_groups}.")
         self._length_groups = length_groups
-        self._contrastive_loss = Average()
-        self._mlm_loss = Average()
+        self._contrastive_loss = Mean()
+        self._mlm_loss = Mean()
         self._retrieval = RetrievalMetric()
         if initializer is not None:
             initializer(self)
@@ -189,25 +190,30 @@ class DeCLUTR(Model):
                 _, mlm_loss = self._embed_masked(_flatten(anchors), _seeded_by(token_ids))
         output = self._project(anchor_embeddings)
 
+        # An empty batch (a distributed rank whose validation shard has run out: see the
+        # declutr_streaming loader) joins the other ranks' collectives, adding no loss or metric.
+        counts = batch_size > 0
         losses = []
         if mlm_loss is not None:
-            self._mlm_loss(mlm_loss.detach())
-            losses.append(self._mlm_weight * mlm_loss)
+            self._mlm_loss(mlm_loss.detach() if counts else None)
+            if counts:
+                losses.append(self._mlm_weight * mlm_loss)
         if positives is not None and (self._loss is not None or not self.training):
-            mean_positives = self._mean_positives(positives, batch_size * num_anchors)
+            mean_positives = self._mean_positives(positives, num_anchors)
             if not self.training:
                 self._retrieval(output["embeddings"], mean_positives["embeddings"])
         if positives is not None and self._loss is not None:
             anchor_vectors = output.get("projections", output["embeddings"])
             positive_vectors = mean_positives.get("projections", mean_positives["embeddings"])
             contrastive_loss = self._gathered_contrastive_loss(anchor_vectors, positive_vectors)
-            self._contrastive_loss(contrastive_loss.detach())
-            losses.append(contrastive_loss)
+            self._contrastive_loss(contrastive_loss.detach() if counts else None)
+            if counts:
+                losses.append(contrastive_loss)
         if losses:
             output["loss"] = torch.stack(losses).sum()
         # Shape: (batch_size, num_anchors, dim)
         return {
-            key: value.view(batch_size, num_anchors, -1) if key != "loss" else value
+            key: value.view(batch_size, num_anchors, value.size(-1)) if key != "loss" else value
             for key, value in output.items()
         }
 
@@ -260,11 +266,14 @@ class DeCLUTR(Model):
         self, positives: TextFieldTensors, num_anchors: int
     ) -> Dict[str, torch.Tensor]:
         """The mean positive "embeddings" (and "projections") of each anchor, each
-        `(batch_size * num_anchors, dim)`."""
+        `(batch_size * num_anchors, dim)`, given `num_anchors` anchors per instance."""
+        batch_size, num_spans = util.get_token_ids_from_text_field_tensors(positives).shape[:2]
         embedded = self._project(self._embed(_flatten(positives)))
         # Shape: (batch_size * num_anchors, num_positives, dim) -> mean over the positives
         return {
-            key: vectors.view(num_anchors, -1, vectors.size(-1)).mean(dim=1)
+            key: vectors.view(
+                batch_size * num_anchors, num_spans // num_anchors, vectors.size(-1)
+            ).mean(dim=1)
             for key, vectors in embedded.items()
         }
 

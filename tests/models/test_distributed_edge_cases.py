@@ -1,7 +1,6 @@
 """Edge cases of distributed training on the CPU (gloo, two real allennlp workers): a corpus with
 no usable document, evaluation on test data, uneven validation shards, resuming mid-epoch."""
 
-import functools
 import io
 import json
 import os
@@ -18,6 +17,8 @@ import torch
 import torch.multiprocessing as mp
 from allennlp.commands import train as train_command
 from allennlp.commands.train import train_model_from_file
+from allennlp.data import Batch, Vocabulary
+from allennlp.models.archival import load_archive
 
 import declutr.training  # noqa: F401  (its checks of distributed configs apply on import)
 import tests.models.slow_rank_probe  # noqa: F401  (registers "slow_rank" for the forked workers)
@@ -33,8 +34,18 @@ def two_workers(tiny_model, monkeypatch):
     quickstart config's encoder is the tiny model."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv(MODEL_VARIABLE, tiny_model)
-    spawn = functools.partial(mp.start_processes, start_method="fork")
-    monkeypatch.setattr(train_command, "mp", SimpleNamespace(spawn=spawn))
+    monkeypatch.setattr(train_command, "mp", SimpleNamespace(spawn=fork_workers))
+
+
+def fork_workers(function: Callable[..., None], *args, **kwargs) -> None:
+    """`mp.spawn` by forking; each worker single-threaded (a fork inherits the parent's OpenMP
+    thread pool in a state that can hang the child's first parallel operation)."""
+
+    def single_threaded(*worker_args) -> None:
+        torch.set_num_threads(1)
+        function(*worker_args)
+
+    mp.start_processes(single_threaded, *args, start_method="fork", **kwargs)
 
 
 def train(serialization_dir: Path, overrides: dict, **kwargs) -> None:
@@ -72,6 +83,15 @@ def error_within(timeout: float, function: Callable[[], None]) -> Optional[str]:
     error = receiver.recv()
     process.join()
     return error
+
+
+def uneven_corpus(path: Path) -> Path:
+    """Even lines (rank 0's shard) 6 long documents, odd lines (rank 1's) 2 long documents and 4
+    too short to sample from."""
+    documents = DOCUMENTS.read_text(encoding="utf-8").splitlines()
+    odd = documents[6:8] + ["too short"] * 4
+    path.write_text("".join(f"{a}\n{b}\n" for a, b in zip(documents[:6], odd)))
+    return path
 
 
 @pytest.mark.slow
@@ -159,3 +179,30 @@ def test_a_distributed_run_killed_mid_epoch_resumes_as_if_uninterrupted(two_work
     expected = archived_weights(tmp_path / "uninterrupted")
     for name, value in archived_weights(crashed).items():
         torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_validation_on_uneven_shards_covers_every_pair(two_workers, tiny_model, tmp_path):
+    # Given validation documents whose shards differ: 3 batches of 2 on rank 0, 1 on rank 1
+    validation = uneven_corpus(tmp_path / "validation.txt")
+    overrides = quickstart_overrides(
+        validation_data_path=str(validation),
+        **{"data_loader.batch_size": 2, "validation_data_loader.batch_size": 2, **TWO_WORKERS},
+    )
+    # When two workers train one epoch and validate
+    train(tmp_path / "out", overrides)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+
+    # Then the validation retrieval metrics are those of one process validating the trained
+    # model on all 8 documents' pairs (deterministic spans: 2 anchors each)
+    model = load_archive(str(tmp_path / "out" / "model.tar.gz")).model.eval()
+    reader = sampling_reader(tiny_model, seed=0)
+    reader.set_epoch(0, deterministic=True)
+    batch = Batch(list(reader.read(str(validation))))
+    batch.index_instances(Vocabulary.empty())
+    with torch.no_grad():
+        model(**batch.as_tensor_dict())
+    one_process = model.get_metrics(reset=True)
+    assert len(batch.instances) == 8
+    for key in ("retrieval_accuracy", "retrieval_mrr"):
+        assert metrics[f"validation_{key}"] == pytest.approx(one_process[key], abs=1e-6)

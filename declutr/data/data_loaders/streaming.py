@@ -42,8 +42,10 @@ class StreamingDataLoader(MultiProcessDataLoader):
     before training, with the reader's error naming the file and the minimum document length
     (as one process fails), instead of training 0 steps. With `batches_per_epoch` set,
     allennlp's own count applies (the same on every rank). Deterministic (validation) reads are
-    neither counted across ranks nor repeated: allennlp's validation loop stops every rank when
-    the first runs out.
+    not repeated: a rank whose shard runs out first gives empty batches (no instance, which the
+    "declutr" model counts in no loss or metric) until every rank's has, so that validation
+    covers every pair of every shard (allennlp's loop would stop every rank when the first runs
+    out). A rank whose validation shard gives no batch at all, while others do, fails.
 
     The reader must be the "declutr" reader (except with `batches_per_epoch` set, or without
     `max_instances_in_memory`).
@@ -67,10 +69,12 @@ class StreamingDataLoader(MultiProcessDataLoader):
     def __iter__(self) -> Iterator[TensorDict]:
         epoch = self._epoch
         self._epoch += 1
-        if not self._equalizes_ranks():
-            self._set_reader_epoch(epoch, repeat=0)
-            return super().__iter__()
-        return self._exactly(len(self), epoch)
+        if self._equalizes_ranks():
+            return self._exactly(len(self), epoch)
+        self._set_reader_epoch(epoch, repeat=0)
+        if is_distributed() and self.batches_per_epoch is None:  # deterministic reads
+            return self._padded(super().__iter__())
+        return super().__iter__()
 
     def _set_reader_epoch(self, epoch: int, repeat: int) -> None:
         if isinstance(self.reader, DeCLUTRDatasetReader):
@@ -115,6 +119,28 @@ class StreamingDataLoader(MultiProcessDataLoader):
                 num_batches,
                 repeat + 1,
             )
+
+    def _padded(self, batches: Iterator[TensorDict]) -> Iterator[TensorDict]:
+        """`batches`, then empty batches (no instance) until every rank has run out: all ranks
+        take the same validation steps, so that the model sees every rank's pairs (allennlp's
+        loop stops every rank when the first runs out). Every step, the ranks tell each other
+        whether they still have a batch (an all-reduce)."""
+        empty: Optional[TensorDict] = None
+        while True:
+            batch = next(batches, None)
+            if int(dist_reduce(int(batch is not None), dist.ReduceOp.SUM)) == 0:
+                return
+            if batch is not None:
+                empty = empty or _without_instances(batch)
+                yield batch
+            elif empty is None:
+                raise ValueError(
+                    f"This rank's shard of {self.data_path} gives no batch, while other ranks "
+                    "do: every rank must take part in every validation step. Use more "
+                    "documents (long enough to sample from) or fewer distributed workers."
+                )
+            else:
+                yield empty
 
     def __len__(self) -> int:
         if self.batches_per_epoch is not None:
@@ -172,3 +198,11 @@ class StreamingDataLoader(MultiProcessDataLoader):
         num_batches = sum(int(rounding(count / self.batch_size)) for count in counts)
         logger.info("%s: %d instances in this shard", self.data_path, sum(counts))
         return num_batches
+
+
+def _without_instances(batch: TensorDict) -> TensorDict:
+    """`batch` cut to none of its instances: the same keys, tensors of 0 rows."""
+    return {
+        key: _without_instances(value) if isinstance(value, dict) else value[:0]
+        for key, value in batch.items()
+    }
