@@ -44,6 +44,7 @@ def main(
     validation_spans: str = ",".join(map(str, DEFAULT.validation_spans)),
     training_strategy: str = DEFAULT.training_strategy or "default",
     validation_strategy: str = DEFAULT.validation_strategy or "default",
+    masked_language_modeling: bool = DEFAULT.masked_language_modeling,
 ) -> None:
     setting = Setting(
         num_validation=num_validation,
@@ -56,6 +57,7 @@ def main(
         validation_spans=tuple(map(int, validation_spans.split(","))),
         training_strategy=strategy(training_strategy),
         validation_strategy=strategy(validation_strategy),
+        masked_language_modeling=masked_language_modeling,
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as the test
     with tempfile.TemporaryDirectory() as directory:
@@ -80,6 +82,7 @@ def main(
                 "validation_retrieval_accuracy": round(metrics["validation_retrieval_accuracy"], 4),
                 "validation_retrieval_mrr": round(metrics["validation_retrieval_mrr"], 4),
                 "training_contrastive_loss": round(metrics["training_contrastive_loss"], 3),
+                "training_mlm_loss": round(metrics.get("training_mlm_loss", float("nan")), 3),
                 "seconds": round(time.perf_counter() - started, 1),
             }
             print(json.dumps(record), flush=True)
