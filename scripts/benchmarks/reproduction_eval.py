@@ -37,8 +37,10 @@ def retrieval_pairs(
     with a fixed seed (the same spans for every model), as text."""
     from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 
+    import declutr
     from declutr.data.dataset_readers import DeCLUTRDatasetReader
 
+    declutr.register()  # the compatibility patches allennlp's tokenizer needs
     tokenizer = PretrainedTransformerTokenizer(model_name)
     reader = DeCLUTRDatasetReader(
         tokenizer=tokenizer,
