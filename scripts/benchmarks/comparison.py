@@ -56,6 +56,12 @@ ROWS: Dict[str, Dict] = {
         "kind": "allennlp",
         "config": "declutr_small.jsonnet",
     },
+    "declutr_bias": {  # an ablation on dev: the paper's config with Adam's bias correction only
+        "label": "DeCLUTR, paper + bias correction",
+        "kind": "allennlp",
+        "config": "declutr_small.jsonnet",
+        "options": [{"trainer.optimizer.correct_bias": True}],
+    },
     "declutr_best": {
         "label": "DeCLUTR, unmasked anchors",
         "kind": "allennlp",
