@@ -22,6 +22,8 @@ import importlib
 import warnings
 from typing import Any, List
 
+from declutr.lazy import lazy_attributes
+
 __version__ = "0.1.0"
 
 # Deprecation warnings of allennlp's dependencies, printed when allennlp imports them and not
@@ -90,14 +92,15 @@ def register() -> None:
         importlib.import_module(name)
 
 
+_public = lazy_attributes(__name__, _API)
+
+
 def __getattr__(name: str) -> Any:
-    """`declutr.Encoder` and the other public names, imported on first use (PEP 562)."""
-    if name not in _API:
-        raise AttributeError(f"module 'declutr' has no attribute {name!r}")
-    register()
-    value = getattr(importlib.import_module(_API[name]), name)
-    globals()[name] = value
-    return value
+    """`declutr.Encoder` and the other public names, imported on first use (PEP 562), every
+    component registered first."""
+    if name in _API:
+        register()
+    return _public(name)
 
 
 def __dir__() -> List[str]:

@@ -122,34 +122,18 @@ def sentences(documents: List[str], min_words: int = 4) -> List[str]:
 def retrieval_pairs(
     model_name: str, documents: Path, min_span_len: int, max_span_len: int
 ) -> Tuple[List[str], List[str]]:
-    """(anchors, positives) as text: one adjacent pair per document, the same for every model."""
-    from allennlp.data.tokenizers import PretrainedTransformerTokenizer
+    """(anchors, positives) as text: one adjacent pair per document, the same for every model
+    (`reproduction_eval.retrieval_pairs` with positives beside their anchors only)."""
+    from scripts.benchmarks.reproduction_eval import retrieval_pairs as sampled_pairs
 
-    import declutr
-    from declutr.data.dataset_readers import DeCLUTRDatasetReader
-
-    declutr.register()  # the compatibility patches: MiniLM's tokenizer config
-    tokenizer = PretrainedTransformerTokenizer(model_name)
-    reader = DeCLUTRDatasetReader(
-        tokenizer=tokenizer,
-        num_anchors=1,
-        num_positives=1,
-        min_span_len=min_span_len,
-        max_span_len=max_span_len,
-        max_length=max_span_len,
+    texts = [record["text"] for record in read_records(documents)]
+    lines = write_lines(texts, documents.with_suffix(".txt"))
+    return sampled_pairs(
+        model_name,
+        lines,
+        min_span_len,
+        max_span_len,
         sampling_strategy="adjacent",
         short_documents="shrink",
         deterministic=True,
     )
-    hf = tokenizer.tokenizer
-
-    def text(field) -> str:
-        return hf.convert_tokens_to_string([token.text for token in field.tokens[1:-1]])
-
-    texts = [record["text"] for record in read_records(documents)]
-    lines = write_lines(texts, documents.with_suffix(".txt"))
-    anchors, positives = [], []
-    for instance in reader.read(str(lines)):
-        anchors.append(text(instance["anchors"].field_list[0]))
-        positives.append(text(instance["positives"].field_list[0]))
-    return anchors, positives

@@ -10,7 +10,7 @@ positives) is their own.
 
 import statistics
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,9 +32,11 @@ def retrieval_pairs(
     min_span_len: int,
     max_span_len: int,
     seed: int = 0,
+    **reader_options: Any,
 ) -> Tuple[List[str], List[str]]:
     """(anchors, positives): one of each per held-out document, sampled by the training reader
-    with a fixed seed (the same spans for every model), as text."""
+    with a fixed seed (the same spans for every model), as text. `reader_options` are more
+    arguments of the "declutr" reader (e.g. `sampling_strategy="adjacent"`)."""
     from allennlp.data.tokenizers import PretrainedTransformerTokenizer
 
     import declutr
@@ -51,6 +53,7 @@ def retrieval_pairs(
         max_length=max_span_len,
         shuffle_buffer_size=0,
         seed=seed,
+        **reader_options,
     )
     hf_tokenizer = tokenizer.tokenizer
 
