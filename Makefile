@@ -21,7 +21,7 @@ $(VENV)/.installed: constraints.txt setup.py
 	# install it alone, then its real runtime needs through setup.py, all at tested versions.
 	$(PIP) install --quiet --no-deps allennlp==2.10.1 -c constraints.txt
 	# compat mode: a path entry, so packages added later need no reinstall
-	$(PIP) install --quiet -e ".[test,demo,openvino,onnx]" -c constraints.txt --config-settings editable_mode=compat
+	$(PIP) install --quiet -e ".[test,demo,openvino,onnx,int8]" -c constraints.txt --config-settings editable_mode=compat
 	touch $@
 
 demo: install

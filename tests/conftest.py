@@ -12,6 +12,11 @@ from declutr.testing.from_scratch import build_encoder_from_scratch
 from tests import DOCUMENTS
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests compare vectors to the predictor's at 1e-5: they embed with torch float32 unless they say
+# otherwise. The automatic choice of runtime (the users' default) is tested with these unset
+# (tests/inference/test_choice.py, the `auto_runtime` fixture).
+os.environ["DECLUTR_BACKEND"] = "torch"
+os.environ["DECLUTR_PRECISION"] = "float32"
 declutr.register()  # the compatibility patches, and every component registered with allennlp
 
 # Property tests: CI (`.ci/run` sets HYPOTHESIS_PROFILE=ci) runs the same examples every time, so
@@ -44,6 +49,13 @@ def tiny_model_no_dropout(tmp_path_factory) -> str:
     """The same architecture without dropout, for tests that compare gradients exactly."""
     path = tmp_path_factory.mktemp("tiny-roberta-no-dropout")
     return str(build_encoder_from_scratch(fixture_documents(), path, dropout=0.0, seed=0))
+
+
+@pytest.fixture
+def auto_runtime(monkeypatch):
+    """The users' default: `backend="auto"` and `precision="auto"` choose the runtime."""
+    monkeypatch.delenv("DECLUTR_BACKEND")
+    monkeypatch.delenv("DECLUTR_PRECISION")
 
 
 @pytest.fixture(scope="session")

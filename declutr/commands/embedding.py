@@ -48,8 +48,8 @@ def embed(
         bool, typer.Option("--force", help="Under torchrun: redo parts already complete.")
     ] = False,
     progress: Progress = True,
-    precision: PrecisionOption = Precision("float32"),
-    backend: BackendOption = Backend("torch"),
+    precision: PrecisionOption = Precision("auto"),
+    backend: BackendOption = Backend("auto"),
     long_texts: LongTextsOption = LongTexts("truncate"),
     chunk_overlap: ChunkOverlap = 0,
 ) -> None:
@@ -83,7 +83,11 @@ def embed(
     written = dict(normalize=normalize, on_error=on_error.value, show_progress=progress or None)
     if world_size == 1:
         count = encoder.encode_file(input_path, output, **written)
-        typer.echo(f"Embedded {count} lines into {output}.")
+        record = write_record(encoder, input_path, output, count, normalize)
+        typer.echo(
+            f"Embedded {count} lines into {output} with {encoder.backend} {encoder.precision} "
+            f"({encoder.runtime_choice.chosen_by}; record in {record})."
+        )
         return
     manifest = embed_shard(
         encoder, input_path, output, rank, world_size, overwrite=force, **written
@@ -91,6 +95,33 @@ def embed(
     typer.echo(f"Rank {rank} of {world_size}: wrote {manifest}.")
     if merge:
         _merge_after_every_rank(output, rank, world_size)
+
+
+def write_record(encoder, input_path: Path, output: Path, count: int, normalize: bool) -> Path:
+    """`OUTPUT.json` beside the embeddings: what made them (model, input, settings, and how the
+    runtime was chosen, with the CPU's instruction sets)."""
+    import json
+
+    from declutr import __version__
+
+    record = {
+        "format": "declutr-embeddings/1",
+        "declutr": __version__,
+        "model": encoder.source,
+        "input": str(input_path.resolve()),
+        "output": output.name,
+        "lines": count,
+        "dim": encoder.dim,
+        "max_length": encoder.max_length,
+        "long_texts": f"{encoder.long_texts}/{encoder.chunk_overlap}",
+        "normalize": normalize,
+        "skipped": encoder.skipped,
+        "truncated": encoder.truncated,
+        "runtime": encoder.runtime_choice.as_dict(),
+    }
+    path = output.with_name(output.name + ".json")
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _merge_after_every_rank(output_path: Path, rank: int, world_size: int) -> None:

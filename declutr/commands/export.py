@@ -24,6 +24,14 @@ def export(
         Optional[List[Runtime]],
         typer.Option(help="Also write this CPU runtime's model (repeatable)."),
     ] = None,
+    int8_calibration: Annotated[
+        Optional[Path],
+        typer.Option(
+            metavar="TEXTS",
+            help="Also write an int8 OpenVINO model, calibrated on these texts of yours (one a "
+            'line, .txt/.jsonl/.gz; 300 are sampled); needs "declutr[int8]".',
+        ),
+    ] = None,
 ) -> None:
     """Export a model for Hugging Face and sentence-transformers.
 
@@ -43,10 +51,10 @@ def export(
         fail(f"No archive {archive}: pass a model.tar.gz or a serialization directory.")
     if output.exists() and any(output.iterdir()) and not force:
         fail(f"{output} is not empty; pass --force to write into it.")
-    if device is None and backends:
+    if device is None and (backends or int8_calibration):
         device = "cpu"  # the runtimes' check runs on the CPU
     try:
-        encoder = Encoder(archive, device=device)
+        encoder = Encoder(archive, device=device, precision="float32", backend="torch")
         encoder.save_pretrained(output, backends)
         cosine = verify_export(encoder, output, device, backends) if verify else -1.0
     except (OSError, ValueError, RuntimeError) as error:
@@ -54,3 +62,28 @@ def export(
     typer.echo(f"Exported {archive} to {output}.")
     if verify:
         typer.echo(f"Checked on {len(CHECK_TEXTS)} texts: smallest cosine similarity {cosine:.6f}.")
+    if int8_calibration is not None:
+        _export_int8(encoder, output, int8_calibration)
+
+
+def _export_int8(encoder, output: Path, calibration: Path) -> None:
+    """The int8 OpenVINO model beside the export, and how far its vectors are from float32's."""
+    from declutr import Encoder
+    from declutr.data.documents import iter_lines
+    from declutr.inference.choice import CHECK_TEXTS, min_cosine
+    from declutr.inference.quantize import save_int8
+
+    if not calibration.is_file():
+        fail(f"No calibration file {calibration}: pass your texts, one a line.")
+    try:
+        path = save_int8(encoder, output, (text for _, text in iter_lines(calibration)))
+        int8 = Encoder(str(output), device="cpu", backend="openvino", precision="int8")
+    except (OSError, ValueError, ImportError) as error:
+        fail(str(error))
+    texts = list(CHECK_TEXTS)
+    cosine = min_cosine(int8.encode(texts), encoder.encode(texts))
+    typer.echo(
+        f"Wrote the int8 model {path.relative_to(output)}: smallest cosine to float32 "
+        f"{cosine:.4f} on {len(texts)} texts. int8 moves vectors more than the float32 runtimes "
+        "do: check your task's scores with it (docs/performance.md#int8)."
+    )

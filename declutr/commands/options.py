@@ -20,7 +20,7 @@ Precision = _choices("Precision", PRECISIONS)
 Backend = _choices("Backend", BACKENDS)
 LongTexts = _choices("LongTexts", LONG_TEXTS)
 OnError = _choices("OnError", ON_ERROR)
-Runtime = _choices("Runtime", tuple(name for name in BACKENDS if name != "torch"))
+Runtime = _choices("Runtime", tuple(name for name in BACKENDS if name not in ("auto", "torch")))
 
 # The options several commands share, defined once.
 OutputFile = Annotated[Path, typer.Option("--output", "-o", help="The file to write.")]
@@ -40,13 +40,15 @@ MaxLength = Annotated[
 PrecisionOption = Annotated[
     Precision,
     typer.Option(
-        help="Arithmetic: bfloat16 on GPUs and CPUs with bf16 instructions, float16 on GPUs."
+        help="Arithmetic; auto: the fastest that keeps float32's vectors (bfloat16 needs a GPU "
+        "or a CPU with bf16 instructions, float16 a GPU)."
     ),
 ]
 BackendOption = Annotated[
     Backend,
     typer.Option(
-        help='openvino / onnx run on the CPU; install "declutr[openvino]" / "declutr[onnx]".'
+        help="auto: the fastest installed that keeps float32's vectors; openvino / onnx run on "
+        'the CPU (install "declutr[openvino]" / "declutr[onnx]").'
     ),
 ]
 LongTextsOption = Annotated[

@@ -9,6 +9,11 @@ from typing import FrozenSet, Optional
 # Instructions with which a CPU computes bfloat16 matrix products natively (AVX-512 BF16, AMX).
 # Without them torch emulates bfloat16: about 5x slower than float32 on an AVX2-only EPYC.
 BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+# The instruction sets recorded with a runtime choice and every benchmark figure.
+REPORTED_FLAGS = frozenset(
+    {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8",
+     "avx512_fp16"}
+)  # fmt: skip
 CPUINFO = Path("/proc/cpuinfo")
 
 

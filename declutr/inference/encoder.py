@@ -28,9 +28,10 @@ from declutr.data.texts import (
     special_tokens_around,
 )
 from declutr.files import atomic_path
-from declutr.inference import batching, export
+from declutr.inference import batching, choice, cpu, export
 from declutr.inference.loading import Loaded, load
 from declutr.inference.long_texts import check_long_texts, weighted_mean, windows_of_texts
+from declutr.inference.options import AUTO
 from declutr.inference.outputs import (
     count_lines,
     write_embeddings_jsonl,
@@ -53,12 +54,13 @@ class Encoder:
     """Sentence and document embeddings from a DeCLUTR model, as a numpy array.
 
     Vectors are the masked mean of the transformer's last hidden states, the pooling DeCLUTR
-    trains with, computed in float32. With the defaults (`precision="float32"`,
-    `backend="torch"`) they equal the "embeddings" of `allennlp predict` with the "declutr"
-    predictor (within 1e-5); reduced precision and the other runtimes change the arithmetic inside
-    the transformer only (see `declutr.inference.runtimes`). A model trained with a `feedforward`
-    is still represented by its pooled vectors (the predictor's "embeddings"), not by its
-    "projections".
+    trains with, computed in float32. With `precision="float32"` and `backend="torch"` they equal
+    the "embeddings" of `allennlp predict` with the "declutr" predictor (within 1e-5); reduced
+    precision and the other runtimes change the arithmetic inside the transformer only (see
+    `declutr.inference.runtimes`), and the default, `"auto"`, takes the fastest of them that
+    keeps a cosine of at least 0.9999 to torch float32 on this machine. A model trained with a
+    `feedforward` is still represented by its pooled vectors (the predictor's "embeddings"), not
+    by its "projections".
 
     Texts are embedded as given, as the predictor does: the empty string is valid (its vector is
     that of the special tokens alone), and so are whitespace-only strings. A text longer than
@@ -89,14 +91,18 @@ class Encoder:
         an exported directory's `sentence_bert_config.json`, or from the tokenizer's maximum.
         More than the model's positions hold is refused with a `ValueError` naming the largest
         allowed value (`declutr.data.texts.max_length_limit`).
-    precision : `str`, optional (default=`"float32"`)
+    precision : `str`, optional (default=`"auto"`)
         The arithmetic inside the transformer: `"float32"`, `"bfloat16"` (CPUs with bfloat16
         instructions and recent GPUs; smallest cosine to float32 about 0.9999) or `"float16"`
         (GPUs, and OpenVINO on CPUs with float16 units). Pooling is always float32.
-    backend : `str`, optional (default=`"torch"`)
+    backend : `str`, optional (default=`"auto"`)
         `"torch"`, or on the CPU `"openvino"` or `"onnx"` (float32; extras `declutr[openvino]`,
         `declutr[onnx]`), read from an export's `openvino/` or `onnx/` folder, else converted
-        here (seconds). Unsupported combinations raise `ValueError`.
+        here (seconds). Unsupported combinations raise `ValueError`. With `"auto"` (either or
+        both) the encoder takes the fastest installed runtime of this CPU whose vectors keep a
+        cosine of at least 0.9999 to torch float32's on a few check texts, logs it and records
+        it in `runtime_choice` (`declutr.inference.choice`; on a GPU, torch float32). The
+        environment variables `DECLUTR_BACKEND` / `DECLUTR_PRECISION` replace `"auto"`.
     long_texts : `str`, optional (default=`"truncate"`)
         `"truncate"` texts to their first `max_length` tokens, or `"chunk_mean"`: average the
         vectors of a longer text's windows, weighted by tokens (`declutr.inference.long_texts`).
@@ -110,8 +116,8 @@ class Encoder:
         device: Optional[Union[str, int, torch.device]] = None,
         batch_size: int = 32,
         max_length: Optional[int] = None,
-        precision: str = "float32",
-        backend: str = "torch",
+        precision: str = AUTO,
+        backend: str = AUTO,
         long_texts: str = "truncate",
         chunk_overlap: int = 0,
     ) -> None:
@@ -138,12 +144,49 @@ class Encoder:
         check_long_texts(long_texts, chunk_overlap, self.max_length)
         self.long_texts, self.chunk_overlap = long_texts, chunk_overlap
         self.device = resolve_device(device)
+        backend = choice.option_value("backend", backend)
+        precision = choice.option_value("precision", precision)
         check_runtime_options(backend, precision, self.device)  # before moving the model
         self.transformer = loaded.transformer.to(self.device).float().eval().requires_grad_(False)
-        names = ["input_ids", "attention_mask"] + ["token_type_ids"] * self._uses_token_type_ids
-        self.runtime = make_runtime(backend, precision, self.transformer, self.device, names, model)
-        self.precision, self.backend = precision, backend
+        self.runtime, self.runtime_choice = self._choose_runtime(backend, precision, model)
+        self.precision, self.backend = self.runtime_choice.precision, self.runtime_choice.backend
         self.truncated = self.skipped = 0
+
+    def _choose_runtime(self, backend: str, precision: str, source: Any) -> Tuple[Any, Any]:
+        """The runtime of `backend` and `precision`, choosing where either is `"auto"`
+        (`declutr.inference.choice`), and its record; an automatic choice is logged."""
+        names = ["input_ids", "attention_mask"] + ["token_type_ids"] * self._uses_token_type_ids
+
+        def build(backend: str, precision: str) -> Any:
+            return make_runtime(backend, precision, self.transformer, self.device, names, source)
+
+        if AUTO not in (backend, precision):
+            return build(backend, precision), choice.RuntimeChoice(backend, precision)
+        paths = choice.candidates(
+            self.device.type, cpu.has_bf16_instructions(), choice.installed_backends(), backend,
+            precision,
+        )  # fmt: skip
+        chosen_by = (
+            "auto"
+            if backend == precision
+            else "auto " + ("backend" if backend == AUTO else "precision")
+        )
+        before, after = self._special_tokens
+        leading = leading_token_ids(self.tokenizer, list(choice.CHECK_TEXTS), self.max_length)
+        _, batches = batching.sorted_batches(
+            [before + ids + after for ids, _ in leading],
+            self.batch_size,
+            self.tokenizer.pad_token_id or 0,
+            self._uses_token_type_ids,
+        )
+
+        def vectors_of(runtime: Any) -> np.ndarray:
+            return np.concatenate(runtime.pooled(batches))
+
+        flags = sorted((cpu.cpu_flags() or frozenset()) & cpu.REPORTED_FLAGS)
+        runtime, record = choice.choose(paths, build, vectors_of, chosen_by, flags)
+        logger.info("Embedding with %s", record)
+        return runtime, record
 
     @property
     def dim(self) -> int:

@@ -22,7 +22,7 @@ import torch
 
 from declutr.inference.batching import mean_pool
 from declutr.inference.cpu import BF16_FLAGS, has_bf16_instructions
-from declutr.inference.options import BACKENDS, PRECISIONS
+from declutr.inference.options import AUTO, BACKENDS, PRECISIONS
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ ONNX_FILE = "onnx/model.onnx"
 # The input and output names optimum (and so sentence-transformers) expects.
 OUTPUT_NAME = "last_hidden_state"
 _EXTRAS = {"openvino": ("openvino", "declutr[openvino]"), "onnx": ("onnxruntime", "declutr[onnx]")}
-_OPENVINO_PRECISIONS = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+# The arithmetic of what int8 leaves unquantized (normalisations, softmax) is float32.
+_OPENVINO_PRECISIONS = {"float32": "f32", "bfloat16": "bf16", "float16": "f16", "int8": "f32"}
 _TORCH_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 Batch = Dict[str, torch.Tensor]
@@ -58,6 +59,12 @@ def check_runtime_options(backend: str, precision: str, device: torch.device) ->
         raise ValueError(
             f"backend={backend!r} runs on the CPU only, got device={str(device)!r}; on a GPU "
             "use backend='torch' (with precision='bfloat16' or 'float16')."
+        )
+    if precision == "int8" and backend not in ("openvino", AUTO):
+        raise ValueError(
+            f"precision='int8' runs with backend='openvino' (on the CPU), got backend={backend!r}: "
+            "export an int8 model with `declutr export MODEL OUTPUT --backend openvino "
+            "--int8-calibration TEXTS.txt` and embed with OUTPUT."
         )
     if backend == "onnx" and precision != "float32":
         raise ValueError(
@@ -267,6 +274,11 @@ def make_runtime(
     threads = torch.get_num_threads()
     if backend == "torch":
         return TorchRuntime(transformer, device, precision)
+    if backend == "openvino" and precision == "int8":
+        from declutr.inference.quantize import int8_model_path
+
+        model = _import_extra("openvino").Core().read_model(str(int8_model_path(source)))
+        return OpenVINORuntime(model, precision, threads)
     if backend == "openvino":
         saved = model_dir / OPENVINO_FILE if model_dir else None
         if saved is not None and saved.is_file():

@@ -155,6 +155,7 @@ def embed_shard(
     done = {"input_lines": num_lines, "start": start, "end": end, "rows": rows}
     done.update(part=part.name, part_sha256=_sha256(part), skipped=encoder.skipped)
     done["seconds"] = round(time.perf_counter() - started, 3)
+    done["runtime"] = encoder.runtime_choice.as_dict()  # how the backend was chosen
     with atomic_path(manifest_path) as temporary:  # it exists only once the part is complete
         temporary.write_text(json.dumps({**identity, **done}, indent=2))
     return manifest_path

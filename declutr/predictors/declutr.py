@@ -9,8 +9,12 @@ from allennlp.predictors import Predictor
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 from declutr.data.texts import invalid_text_reason
+from declutr.inference import choice
+from declutr.inference.options import AUTO
 
 logger = logging.getLogger(__name__)
+
+TORCH_FLOAT32 = ("float32", "torch")  # (precision, backend): the model's own forward
 
 
 class InvalidInputError(ValueError):
@@ -64,15 +68,19 @@ class DeCLUTRPredictor(Predictor):
     skip_invalid : `bool`, optional (default=`False`)
         Answer invalid inputs with an `"error"` line instead of raising. From the command line:
         `--predictor-args '{"skip_invalid": true}'`.
-    precision : `str`, optional (default=`"float32"`)
-    backend : `str`, optional (default=`"torch"`)
+    precision : `str`, optional (default=`"auto"`)
+    backend : `str`, optional (default=`"auto"`)
     long_texts : `str`, optional (default=`"truncate"`)
     chunk_overlap : `int`, optional (default=`0`)
         As `declutr.Encoder`'s (e.g. `--predictor-args '{"backend": "openvino", "precision":
-        "bfloat16"}'`). Other values than these defaults embed JSON inputs with an `Encoder`
-        over the archive's transformer and the reader's tokenizer and `max_length` (the same
-        tokenization and pooling); the outputs then hold `"embeddings"` only (no
-        `"projections"`), and `--use-dataset-reader` is refused.
+        "bfloat16"}'`). Settings other than torch float32 with truncation embed JSON inputs with
+        an `Encoder` over the archive's transformer and the reader's tokenizer and `max_length`
+        (the same tokenization and pooling); the outputs then hold `"embeddings"` only (no
+        `"projections"`), and `--use-dataset-reader` is refused. With `"auto"` (the default)
+        the predictor takes the fastest runtime of this machine that gives the same vectors
+        (cosine >= 0.9999 to torch float32, `declutr.inference.choice`) and logs it; a model
+        with a `feedforward` keeps the model's own forward (its `"projections"`), and
+        `--use-dataset-reader` instances always go through the model.
     """
 
     def __init__(
@@ -81,8 +89,8 @@ class DeCLUTRPredictor(Predictor):
         dataset_reader: DatasetReader,
         frozen: bool = True,
         skip_invalid: bool = False,
-        precision: str = "float32",
-        backend: str = "torch",
+        precision: str = AUTO,
+        backend: str = AUTO,
         long_texts: str = "truncate",
         chunk_overlap: int = 0,
     ) -> None:
@@ -103,10 +111,22 @@ class DeCLUTRPredictor(Predictor):
         self._truncated_by_reader = dataset_reader.texts_truncated
         self._lines_loaded = 0
         self._encoder = None
-        if (precision, backend, long_texts, chunk_overlap) != ("float32", "torch", "truncate", 0):
+        self._encoder_chosen = False  # by "auto": instances still go through the model
+        backend = choice.option_value("backend", backend)
+        precision = choice.option_value("precision", precision)
+        plain = (long_texts, chunk_overlap) == ("truncate", 0)
+        if plain and AUTO in (backend, precision) and getattr(model, "_feedforward", None):
+            # Keep the "projections" only the model's own forward gives.
+            backend, precision = TORCH_FLOAT32
+        if (precision, backend) != TORCH_FLOAT32 or not plain:
             self._encoder = _encoder_of(
                 model, dataset_reader, precision, backend, long_texts, chunk_overlap
             )
+            found = self._encoder.runtime_choice
+            if plain and AUTO in (backend, precision):
+                self._encoder_chosen = True
+                if (found.precision, found.backend) == TORCH_FLOAT32:
+                    self._encoder = None  # the model's own forward: the same vectors
 
     def load_line(self, line: str) -> JsonDict:
         """Parse one line of JSON input (`allennlp predict` calls this for every non-blank line)."""
@@ -168,13 +188,13 @@ class DeCLUTRPredictor(Predictor):
         return message
 
     def predict_instance(self, instance: Instance) -> JsonDict:
-        _refuse_instances(self._encoder)
+        _refuse_instances(self._encoder, self._encoder_chosen)
         output = super().predict_instance(instance)
         self._note_truncations()
         return output
 
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
-        _refuse_instances(self._encoder)
+        _refuse_instances(self._encoder, self._encoder_chosen)
         outputs = super().predict_batch_instance(instances)
         self._note_truncations()
         return outputs
@@ -245,8 +265,10 @@ def _encoder_of(
     return Encoder(loaded, device, 32, reader.max_length, *options)
 
 
-def _refuse_instances(encoder: Any) -> None:
-    if encoder is not None:
+def _refuse_instances(encoder: Any, chosen: bool) -> None:
+    """Instances go through the model's own forward: refused for settings that were asked for
+    (an automatic choice of runtime is simply not used for them)."""
+    if encoder is not None and not chosen:
         raise ValueError(
             "--use-dataset-reader (instances) embeds with the default precision, backend and "
             "long_texts only; give JSON lines as input to use the predictor's other settings."

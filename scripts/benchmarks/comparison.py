@@ -40,6 +40,8 @@ DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", PROJECT_ROOT.parent / "sh
 DEFAULT_PEER_VENV = Path.home() / ".cache" / "declutr-benchmarks" / "comparison-peer-venv"
 PEER_REQUIREMENTS = Path(__file__).with_name("comparison_peer_requirements.txt")
 BEST = {"model.unmasked_anchors": True, "trainer.optimizer.correct_bias": True}
+ADJACENT = {"dataset_reader.sampling_strategy": "adjacent"}
+SHORT = {"dataset_reader.max_span_len": 128, "data_loader.batch_size": 16}
 # Rates tried per setting: S2 continues a sentence encoder, S1 a small masked LM from scratch
 # (the reproduction measured 3e-4 best there).
 RATES = {
@@ -50,7 +52,13 @@ ROWS: Dict[str, Dict] = {
     "base": {"label": "base, untouched", "kind": "untrained"},
     "random": {"label": "random encoder, same shape", "kind": "untrained", "only": "s1"},
     "average": {"label": "base's averaged input embeddings", "kind": "untrained", "only": "s1"},
-    "mlm": {"label": "masked LM only", "kind": "allennlp", "config": "mlm_only.jsonnet"},
+    # The ablations train with the project's optimizer (Adam's bias correction), as declutr_best.
+    "mlm": {
+        "label": "masked LM only",
+        "kind": "allennlp",
+        "config": "mlm_only.jsonnet",
+        "options": [{"trainer.optimizer.correct_bias": True}],
+    },
     "declutr_paper": {
         "label": "DeCLUTR, paper (shrink)",
         "kind": "allennlp",
@@ -68,10 +76,36 @@ ROWS: Dict[str, Dict] = {
         "config": "declutr_small.jsonnet",
         "options": [BEST],
     },
+    # Probes on dev (seed 1, one rate): which span options make the project's recipe adapt.
+    "declutr_adjacent": {
+        "label": "DeCLUTR, unmasked anchors, adjacent positives",
+        "kind": "allennlp",
+        "config": "declutr_small.jsonnet",
+        "options": [BEST | ADJACENT],
+        "rates": [5e-5],
+        "probe": True,
+    },
+    "declutr_short": {
+        "label": "DeCLUTR, unmasked anchors, spans <= 128, 16 documents a batch",
+        "kind": "allennlp",
+        "config": "declutr_small.jsonnet",
+        "options": [BEST | SHORT],
+        "rates": [5e-5],
+        "probe": True,
+    },
+    "declutr_short_adjacent": {
+        "label": "DeCLUTR, unmasked anchors, spans <= 128, 16 a batch, adjacent",
+        "kind": "allennlp",
+        "config": "declutr_small.jsonnet",
+        "options": [BEST | SHORT | ADJACENT],
+        "rates": [5e-5],
+        "probe": True,
+    },
     "contrastive": {
         "label": "contrastive only",
         "kind": "allennlp",
         "config": "contrastive_only.jsonnet",
+        "options": [{"trainer.optimizer.correct_bias": True}],
     },
     "simcse": {"label": "SimCSE (sentence-transformers)", "kind": "peer", "method": "simcse"},
     "tsdae": {"label": "TSDAE (sentence-transformers)", "kind": "peer", "method": "tsdae"},
@@ -122,7 +156,7 @@ def peer_python(venv: Path) -> Path:
 def grid(setting: str, row: str, smoke: bool) -> List[Dict]:
     """The rate and options a row tries with seed 1 (smoke: one point, two for declutr_best)."""
     spec = ROWS[row]
-    rates = RATES[setting][spec.get("method", "allennlp")]
+    rates = spec.get("rates", RATES[setting][spec.get("method", "allennlp")])
     points = [{"lr": rate, **options} for options in spec.get("options", [{}]) for rate in rates]
     return points[: (2 if row == "declutr_best" else 1)] if smoke else points
 
@@ -236,8 +270,9 @@ def run_row(setting: Dict, row: str, opts: Dict) -> Dict:
     group["sweep"] = [{"options": run["options"], "dev": run["dev"]} for run in sweep]
     group["chosen"] = ", ".join(f"{key.split('.')[-1]} {value}" for key, value in
                                 best["options"].items())  # fmt: skip
+    seeds = [] if spec.get("probe") else opts["seeds"][1:]  # a probe informs a choice only
     group["runs"] = [best] + [
-        train_run(setting, row, best["options"], seed, opts) for seed in opts["seeds"][1:]
+        train_run(setting, row, best["options"], seed, opts) for seed in seeds
     ]
     return group
 
