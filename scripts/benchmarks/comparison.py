@@ -82,7 +82,7 @@ ROWS: Dict[str, Dict] = {
         "kind": "allennlp",
         "config": "declutr_small.jsonnet",
         "options": [BEST | ADJACENT],
-        "rates": [5e-5],
+        "rates": [2e-5, 5e-5],
         "probe": True,
     },
     "declutr_short": {

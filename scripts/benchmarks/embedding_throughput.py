@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import typer
 
-from declutr.inference.cpu import has_bf16_instructions
+from declutr.inference.cpu import REPORTED_FLAGS, cpu_flags, has_bf16_instructions
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", HERE.parents[2] / "shared"))
@@ -46,15 +46,22 @@ DEFAULT_PEER_VENV = Path.home() / ".cache" / "declutr-benchmarks" / "peer-venv"
 REFERENCE = "declutr:torch:float32"
 DEFAULT_PATHS = [
     REFERENCE,
+    "declutr:auto:auto",  # the default: what `Encoder(model)` chooses on this machine
     "declutr:torch:bfloat16",
     "declutr:onnx:float32",
     "declutr:openvino:float32",
     "declutr:openvino:bfloat16",
+    "declutr:openvino:int8",
     "st:torch",
     "st:onnx",
+    "st:onnx-O1",
+    "st:onnx-O2",
+    "st:onnx-O3",
     "st:onnx-int8",
     "st:openvino",
+    "st:openvino-int8",
 ]
+CALIBRATION_TEXTS = 300  # document openings of the corpus (another seed than the timed texts)
 
 
 def sample_texts(
@@ -77,6 +84,60 @@ def sample_texts(
     )
     rng.shuffle(texts)
     return texts
+
+
+def calibration_texts(shared: Path, count: int = CALIBRATION_TEXTS, seed: int = 1) -> List[str]:
+    """int8 calibration: openings (20 to 120 words) of `count` corpus documents, the user's own
+    texts as far as this benchmark has them; never the STS-B or BBC texts scored."""
+    rng = random.Random(seed)
+    with open(shared / "data/corpus/documents.jsonl", encoding="utf-8") as handle:
+        documents = [json.loads(line)["text"].split() for line in handle]
+    return [" ".join(words[: rng.randint(20, 120)]) for words in rng.sample(documents, count)]
+
+
+def quality_data(shared: Path, limit: int = 0) -> Dict:
+    """What int8 is scored on, once (docs/performance.md#int8): STS-B test pairs (Spearman) and
+    every distinct BBC News article (leave-one-out 1-NN category accuracy); `limit` (smoke
+    runs) keeps the first `limit` pairs and every `n`th article, `limit` of them."""
+    from declutr.demo.corpus import read_bbc
+    from declutr.evaluation.tasks import read_sts_benchmark
+
+    pairs = read_sts_benchmark(shared / "data/senteval/STS/STSBenchmark/sts-test.csv")
+    articles = read_bbc()
+    n = limit or len(pairs.first)
+    if limit:
+        articles = articles[:: max(1, len(articles) // limit)][:limit]
+    texts = [*pairs.first[:n], *pairs.second[:n], *(text for _, text in articles)]
+    return {"texts": texts, "pairs": n, "scores": pairs.scores[:n].tolist(),
+            "labels": [category for category, _ in articles]}  # fmt: skip
+
+
+def quality_scores(vectors: np.ndarray, data: Dict) -> Dict[str, float]:
+    """STS-B test Spearman (cosine) and BBC 1-NN accuracy, in points."""
+    from scipy.stats import spearmanr
+
+    from declutr.evaluation.before_after import one_nn_accuracy
+
+    n = data["pairs"]
+    first, second, articles = vectors[:n], vectors[n : 2 * n], vectors[2 * n :]
+    similarity = cosines(first, second)
+    return {
+        "stsb_test": 100 * float(spearmanr(similarity, data["scores"]).statistic),
+        "bbc_1nn": 100 * one_nn_accuracy(articles, data["labels"]),
+    }
+
+
+def machine() -> Dict:
+    """The CPU every figure was measured on: its model name and the instruction sets that decide
+    the paths (`declutr.inference.cpu.REPORTED_FLAGS`)."""
+    name = "?"
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.partition(":")[2].strip()
+                break
+    flags = sorted((cpu_flags() or frozenset()) & REPORTED_FLAGS)
+    return {"cpu": name, "cores": os.cpu_count(), "flags": flags}
 
 
 def padding(model: str, texts: List[str], batch_size: int, max_length: int) -> Dict[str, float]:
@@ -120,12 +181,18 @@ def peer_python(venv: Path) -> Path:
     return python
 
 
-def run_path(path: str, python: Path, model: str, texts: Path, output: Path, options: List[str]):
-    """One path in a fresh process: its JSON result."""
+def run_path(
+    path: str, python: Path, model: str, texts: Path, output: Path, options: List[str],
+    threads: int,
+):  # fmt: skip
+    """One path in a fresh process, on `threads` threads: its JSON result."""
     command = [str(python), str(HERE / "embedding_worker.py"), path, model, str(texts)]
     command += [str(output), *options]
-    # Our own declutr, whatever is installed; the peer venv never imports it.
-    env = {**os.environ, "PYTHONPATH": str(HERE.parents[1]), "TOKENIZERS_PARALLELISM": "false"}
+    # Our own declutr, whatever is installed; the peer venv never imports it. The default path
+    # chooses for itself (no DECLUTR_BACKEND / DECLUTR_PRECISION from the caller).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DECLUTR_")}
+    env |= {"PYTHONPATH": str(HERE.parents[1]), "TOKENIZERS_PARALLELISM": "false"}
+    env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{path} failed:\n{done.stderr[-3000:]}")
@@ -153,6 +220,9 @@ def main(
     paths: List[str] = typer.Option(DEFAULT_PATHS, help="declutr:BACKEND:PRECISION or st:X."),
     peer_venv: Path = typer.Option(DEFAULT_PEER_VENV, help="venv for sentence-transformers."),
     min_cosine: float = typer.Option(0.9999, help="Tolerance for 'matches float32'."),
+    threads: int = typer.Option(os.cpu_count(), help="Threads of every library, every path."),
+    quality: bool = typer.Option(True, help="Score float32, auto and int8 on STS-B test, BBC."),
+    quality_limit: int = typer.Option(0, help="Smoke runs: N STS-B pairs and N articles only."),
     predict_texts: int = typer.Option(
         0, help="Also time `allennlp predict` on this many texts (0: skip it)."
     ),
@@ -162,29 +232,56 @@ def main(
     if has_bf16_instructions() is False and "declutr:torch:bfloat16" in paths:
         print("declutr:torch:bfloat16 left out: this CPU has no bfloat16 instructions (refused).")
         paths = [path for path in paths if path != "declutr:torch:bfloat16"]
-    print(f"load average at start: {load_average()}", flush=True)
+    print(f"machine: {machine()}; {threads} threads; load average {load_average()}", flush=True)
     texts = sample_texts(shared, num_texts)
     options = ["--batch-size", str(batch_size), "--max-length", str(max_length)]
-    options += ["--repeats", str(repeats)]
+    options += ["--repeats", str(repeats), "--threads", str(threads)]
     runs: Dict[str, List[dict]] = {path: [] for path in paths}
+    scored: Dict[str, Dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+        calibration = work / "calibration.json"
+        calibration.write_text(json.dumps(calibration_texts(shared)), encoding="utf-8")
+        options += ["--calibration", str(calibration)]
+        data = quality_data(shared, quality_limit) if quality else None
+        if data:
+            (work / "quality.json").write_text(json.dumps(data["texts"]), encoding="utf-8")
         peer = peer_python(peer_venv) if any(p.startswith("st:") for p in paths) else None
         for round_index in range(rounds):
             for index, path in enumerate(paths):
                 python = Path(sys.executable) if path.startswith("declutr:") else peer
                 output = work / f"{index}-{round_index}.npy"
-                result = run_path(path, python, model, work / "texts.json", output, options)
+                extra = []
+                if data and round_index == 0 and (path in (REFERENCE, "declutr:auto:auto")
+                                                  or "int8" in path):  # fmt: skip
+                    extra = ["--quality", str(work / "quality.json")]
+                result = run_path(path, python, model, work / "texts.json", output,
+                                  [*options, *extra], threads)  # fmt: skip
                 runs[path].append(result)
-                print(f"round {round_index + 1}: {path:28s} {result['texts_per_s']:8.1f} texts/s")
+                if extra:
+                    scored[path] = quality_scores(np.load(output.with_suffix(".quality.npy")), data)
+                print(f"round {round_index + 1}: {path:28s} {result['texts_per_s']:8.1f} texts/s"
+                      + (f"  {scored[path]}" if path in scored and round_index == 0 else ""),
+                      flush=True)  # fmt: skip
         reference = np.load(work / "0-0.npy")
-        exports = export_check(model, peer, work, options, reference) if peer else None
+        int8_index = (
+            paths.index("declutr:openvino:int8") if "declutr:openvino:int8" in paths else -1
+        )
+        int8_vectors = np.load(work / f"{int8_index}-0.npy") if int8_index >= 0 else None
+        exports = (
+            export_check(model, peer, work, options, reference, threads, int8_vectors)
+            if peer
+            else None
+        )
         rows = [
-            summary(path, runs[path], reference, work / f"{i}-0.npy")
+            summary(path, runs[path], reference, work / f"{i}-0.npy") | scored.get(path, {})
             for i, path in enumerate(paths)
         ]
     print_table(rows, min_cosine)
+    int8 = int8_targets(rows, min_cosine)
+    if int8:
+        print(json.dumps({"int8": int8}))
     padded = padding(model, texts, batch_size, max_length)
     print(
         f"Padding per real token: declutr {padded['declutr']:.3f} (token counts, sorted by "
@@ -199,6 +296,15 @@ def main(
         "repeats": repeats,
         "rounds": rounds,
         "cpu_count": os.cpu_count(),
+        "machine": machine(),
+        "threads": threads,
+        "int8": int8,
+        "quality": {
+            "scored": quality,
+            "limit": quality_limit or "all",
+            "max_length": max_length,
+            "calibration": f"{CALIBRATION_TEXTS} corpus openings",
+        },
         "load_average_end": load_average(),
         "rows": rows,
         "target": target(rows, min_cosine),
@@ -217,26 +323,72 @@ def main(
 
 
 def export_check(
-    model: str, peer: Path, work: Path, options: List[str], reference: np.ndarray
-) -> Dict[str, float]:
-    """Export `model` with declutr's `--backend openvino --backend onnx` files, load the export
-    with sentence-transformers' `backend="openvino"` / `"onnx"` in the peer venv, and return
-    each backend's smallest cosine against declutr's float32 vectors."""
+    model: str, peer: Path, work: Path, options: List[str], reference: np.ndarray, threads: int,
+    int8: Optional[np.ndarray] = None,
+) -> Dict[str, float]:  # fmt: skip
+    """Export `model` with declutr's `--backend openvino --backend onnx` files and its int8
+    model (calibrated as the int8 path is), load the export with sentence-transformers'
+    `backend="openvino"` / `"onnx"` (and the int8 file) in the peer venv, and return each one's
+    smallest cosine against declutr's float32 vectors (the int8 file's also against declutr's
+    own int8 vectors, `int8`)."""
     from declutr import Encoder
+    from declutr.inference.quantize import save_int8
 
     exported = work / "export"
-    Encoder(model, device="cpu").save_pretrained(exported, backends=["openvino", "onnx"])
+    encoder = Encoder(model, device="cpu", backend="torch", precision="float32")
+    encoder.save_pretrained(exported, backends=["openvino", "onnx"])
+    calibration = json.loads((work / "calibration.json").read_text(encoding="utf-8"))
+    save_int8(encoder, exported, calibration)
     result = {}
-    for backend in ("openvino", "onnx"):
+    once = [*options[:4], "--repeats", "1", "--threads", str(threads)]
+    for backend in ("openvino", "onnx", "openvino-saved8"):
         output = work / f"export-{backend}.npy"
-        once = [*options[:4], "--repeats", "1"]
-        run_path(f"st:{backend}", peer, str(exported), work / "texts.json", output, once)
-        result[backend] = float(cosines(np.load(output), reference).min())
+        run_path(f"st:{backend}", peer, str(exported), work / "texts.json", output, once, threads)
+        vectors = np.load(output)
+        result[backend] = float(cosines(vectors, reference).min())
         print(
             f"sentence-transformers, backend={backend!r}, on declutr's export: min cosine "
             f"{result[backend]:.5f} against declutr's float32 vectors"
         )
+        if backend == "openvino-saved8" and int8 is not None:
+            result["openvino-saved8_vs_declutr_int8"] = float(cosines(vectors, int8).min())
+            print(f"  ... and {result['openvino-saved8_vs_declutr_int8']:.5f} against declutr's "
+                  "int8 vectors")  # fmt: skip
     return result
+
+
+def int8_targets(rows: List[dict], min_cosine: float) -> Optional[Dict]:
+    """declutr's fastest int8 path against its fastest float32 path (precision float32, and any
+    path within `min_cosine`) and against sentence-transformers' fastest int8 path, with the
+    quality of each (issue #20's targets: >= 1.5x, >= 1.2x at equal or better STS-B, within
+    0.5 points of float32)."""
+    by_path = {row["path"]: row for row in rows}
+    ours = [row for row in rows if row["path"].startswith("declutr:") and "int8" in row["path"]]
+    theirs = [row for row in rows if row["path"].startswith("st:") and "int8" in row["path"]]
+    float32 = [row for row in rows if row["path"].startswith("declutr:")
+               and row["path"].endswith(":float32")]  # fmt: skip
+    matching = [row for row in rows if row["path"].startswith("declutr:")
+                and row["min_cosine"] >= min_cosine]  # fmt: skip
+    if not ours or not float32:
+        return None
+    best = max(ours, key=lambda row: row["texts_per_s"])
+    fastest32 = max(float32, key=lambda row: row["texts_per_s"])
+    fastest = max(matching, key=lambda row: row["texts_per_s"])
+    reference = by_path.get(REFERENCE, {})
+    found = {
+        "ours": best["path"],
+        "vs_fastest_float32": [fastest32["path"], best["texts_per_s"] / fastest32["texts_per_s"]],
+        "vs_fastest_matching": [fastest["path"], best["texts_per_s"] / fastest["texts_per_s"]],
+    }
+    for name in ("stsb_test", "bbc_1nn"):
+        if name in best and name in reference:
+            found[f"{name}_minus_float32"] = best[name] - reference[name]
+    if theirs:
+        peer = max(theirs, key=lambda row: row["texts_per_s"])
+        found["vs_fastest_st_int8"] = [peer["path"], best["texts_per_s"] / peer["texts_per_s"]]
+        if "stsb_test" in best and "stsb_test" in peer:
+            found["stsb_test_minus_st_int8"] = best["stsb_test"] - peer["stsb_test"]
+    return found
 
 
 def summary(path: str, results: List[dict], reference: np.ndarray, vectors: Path) -> dict:
@@ -249,6 +401,8 @@ def summary(path: str, results: List[dict], reference: np.ndarray, vectors: Path
         "texts_per_cpu_s": statistics.median(result["texts_per_cpu_s"] for result in results),
         "min_cosine": float(similarity.min()),
         "mean_cosine": float(similarity.mean()),
+        "threads": results[0].get("threads"),
+        "runtime": results[0].get("runtime"),  # declutr's: what it ran, and how it was chosen
     }
 
 
@@ -270,17 +424,20 @@ def target(rows: List[dict], min_cosine: float) -> Optional[dict]:
 
 
 def print_table(rows: List[dict], min_cosine: float) -> None:
-    print(
-        "\n| path | texts/s (median of rounds) | by round | texts per CPU-s | min cosine |", end=""
-    )
-    print(" mean cosine |")
-    print("|---|---|---|---|---|---|")
+    print("\n| path | texts/s (median of rounds) | by round | texts per CPU-s | min cosine | "
+          "mean cosine | STS-B test ρ | BBC 1-NN |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         by_round = " / ".join(f"{rate:.1f}" for rate in row["texts_per_s_by_round"])
+        path = row["path"]
+        if path == "declutr:auto:auto" and row.get("runtime"):
+            path += f" (= {row['runtime']['backend']}:{row['runtime']['precision']})"
+        quality = " | ".join(
+            f"{row[name]:.2f}" if name in row else "-" for name in ("stsb_test", "bbc_1nn")
+        )
         print(
-            f"| {row['path']} | {row['texts_per_s']:.1f} | {by_round} | "
-            f"{row['texts_per_cpu_s']:.1f} | "
-            f"{row['min_cosine']:.5f} | {row['mean_cosine']:.5f} |"
+            f"| {path} | {row['texts_per_s']:.1f} | {by_round} | {row['texts_per_cpu_s']:.1f} | "
+            f"{row['min_cosine']:.5f} | {row['mean_cosine']:.5f} | {quality} |"
         )
     best = target(rows, min_cosine)
     if best:
