@@ -4,8 +4,8 @@ this machine.
 The candidates follow the CPU's instruction sets (`candidates`, a pure function), fastest first,
 as `scripts/benchmarks/embedding_throughput.py` measured them (docs/performance.md):
 
-- a CPU with bfloat16 instructions (AVX-512 BF16 or AMX): OpenVINO bfloat16, OpenVINO float32,
-  torch bfloat16, ONNX Runtime float32, torch float32;
+- a CPU with bfloat16 instructions (AVX-512 BF16 or AMX): OpenVINO bfloat16, torch bfloat16,
+  OpenVINO float32, ONNX Runtime float32, torch float32;
 - any other CPU (AVX2 only, or flags unknown): OpenVINO float32, ONNX Runtime float32, torch
   float32 (torch would emulate bfloat16, and OpenVINO computes it in float32);
 - a GPU: torch float32 (reduced precision on a GPU stays a choice you make).
@@ -127,7 +127,7 @@ def candidates(
     if device_type != "cpu":
         order = [("torch", "float32")]
     elif bf16_instructions:
-        order = [("openvino", "bfloat16"), ("openvino", "float32"), ("torch", "bfloat16"),
+        order = [("openvino", "bfloat16"), ("torch", "bfloat16"), ("openvino", "float32"),
                  ("onnx", "float32"), ("torch", "float32")]  # fmt: skip
     else:
         order = [("openvino", "float32"), ("onnx", "float32"), ("torch", "float32")]

@@ -69,6 +69,7 @@ ROWS: Dict[str, Dict] = {
         "kind": "allennlp",
         "config": "declutr_small.jsonnet",
         "options": [{"trainer.optimizer.correct_bias": True}],
+        "probe": True,
     },
     "declutr_best": {
         "label": "DeCLUTR, unmasked anchors",

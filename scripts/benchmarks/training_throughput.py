@@ -26,6 +26,7 @@ from allennlp.models import Model
 
 import declutr
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
+from scripts.benchmarks.embedding_throughput import machine
 
 declutr.register()  # declutr's components, and the compatibility patches allennlp's classes need
 
@@ -186,6 +187,7 @@ def main(
         "steps": len(batches),
         "repeats": repeats,
         "threads": torch.get_num_threads(),
+        "machine": machine(),  # the CPU and its instruction sets
         "gradient_cache_chunk_size": gradient_cache_chunk_size,
         "length_groups": length_groups,
         "ours_tokens_per_s": tokens / ours_s,

@@ -39,8 +39,8 @@ def smallest_cosine(a: np.ndarray, b: np.ndarray) -> float:
 def test_a_cpu_with_bfloat16_instructions_tries_openvino_bfloat16_first():
     assert choice.candidates("cpu", True, EVERYTHING) == [
         ("openvino", "bfloat16"),
-        ("openvino", "float32"),
         ("torch", "bfloat16"),
+        ("openvino", "float32"),
         ("onnx", "float32"),
         ("torch", "float32"),
     ]

@@ -97,7 +97,8 @@ def test_bert_with_token_type_ids_on_every_backend(shared_dir):
     "options, error, match",
     [
         ({"backend": "tensorrt"}, ValueError, r"backend must be one of .* got 'tensorrt'"),
-        ({"precision": "int8"}, ValueError, r"precision must be one of .* got 'int8'"),
+        ({"precision": "int4"}, ValueError, r"precision must be one of .* got 'int4'"),
+        ({"precision": "int8"}, ValueError, r"precision='int8' runs with backend='openvino'"),
         (
             {"backend": "onnx", "precision": "bfloat16"},
             ValueError,
