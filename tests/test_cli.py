@@ -170,7 +170,7 @@ def test_enumerated_options_list_and_check_their_choices(command):
     # The help lists each choice
     result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     for listed in (
-        "--precision <auto|float32|bfloat16|float16>",
+        "--precision <auto|float32|bfloat16|float16|int8>",
         "--backend <auto|torch|openvino|onnx>",
         "--long-texts <truncate|chunk_mean>",
     ):

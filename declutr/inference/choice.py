@@ -22,11 +22,14 @@ import importlib.util
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from declutr.data.texts import leading_token_ids
+from declutr.inference import batching, cpu
 from declutr.inference.options import AUTO, BACKENDS, PRECISIONS
+from declutr.inference.runtimes import make_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -189,3 +192,42 @@ def choose(
             return runtime, record
         rejected[f"{backend}/{precision}"] = f"min cosine {record.min_cosine:.6f} < {MIN_COSINE}"
     raise AssertionError("unreachable: the last path is always returned")
+
+
+def choose_runtime(
+    encoder: Any, backend: str, precision: str, source: Any
+) -> Tuple[Any, RuntimeChoice]:
+    """The runtime of a `declutr.Encoder` (its transformer, device, tokenizer and settings set) for
+    `backend` and `precision`, choosing where either is `"auto"`, and its record; an automatic
+    choice is logged. `source` is what the encoder was loaded from (an export's runtime files)."""
+    names = ["input_ids", "attention_mask"] + ["token_type_ids"] * encoder._uses_token_type_ids
+
+    def build(backend: str, precision: str) -> Any:
+        return make_runtime(backend, precision, encoder.transformer, encoder.device, names, source)
+
+    if AUTO not in (backend, precision):
+        return build(backend, precision), RuntimeChoice(backend, precision)
+    paths = candidates(
+        encoder.device.type, cpu.has_bf16_instructions(), installed_backends(), backend, precision
+    )
+    chosen_by = (
+        "auto"
+        if backend == precision
+        else "auto " + ("backend" if backend == AUTO else "precision")
+    )
+    before, after = encoder._special_tokens
+    leading = leading_token_ids(encoder.tokenizer, list(CHECK_TEXTS), encoder.max_length)
+    _, batches = batching.sorted_batches(
+        [before + ids + after for ids, _ in leading],
+        encoder.batch_size,
+        encoder.tokenizer.pad_token_id or 0,
+        encoder._uses_token_type_ids,
+    )
+
+    def vectors_of(runtime: Any) -> np.ndarray:
+        return np.concatenate(runtime.pooled(batches))
+
+    flags = sorted((cpu.cpu_flags() or frozenset()) & cpu.REPORTED_FLAGS)
+    runtime, record = choose(paths, build, vectors_of, chosen_by, flags)
+    logger.info("Embedding with %s", record)
+    return runtime, record

@@ -28,16 +28,12 @@ from declutr.data.texts import (
     special_tokens_around,
 )
 from declutr.files import atomic_path
-from declutr.inference import batching, choice, cpu, export
+from declutr.inference import batching, choice, export
 from declutr.inference.loading import Loaded, load
 from declutr.inference.long_texts import check_long_texts, weighted_mean, windows_of_texts
 from declutr.inference.options import AUTO
-from declutr.inference.outputs import (
-    count_lines,
-    write_embeddings_jsonl,
-    write_embeddings_npy,
-)
-from declutr.inference.runtimes import check_runtime_options, make_runtime, resolve_device
+from declutr.inference.outputs import count_lines, write_embeddings_jsonl, write_embeddings_npy
+from declutr.inference.runtimes import check_runtime_options, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -91,18 +87,13 @@ class Encoder:
         an exported directory's `sentence_bert_config.json`, or from the tokenizer's maximum.
         More than the model's positions hold is refused with a `ValueError` naming the largest
         allowed value (`declutr.data.texts.max_length_limit`).
-    precision : `str`, optional (default=`"auto"`)
-        The arithmetic inside the transformer: `"float32"`, `"bfloat16"` (CPUs with bfloat16
-        instructions and recent GPUs; smallest cosine to float32 about 0.9999) or `"float16"`
-        (GPUs, and OpenVINO on CPUs with float16 units). Pooling is always float32.
-    backend : `str`, optional (default=`"auto"`)
-        `"torch"`, or on the CPU `"openvino"` or `"onnx"` (float32; extras `declutr[openvino]`,
-        `declutr[onnx]`), read from an export's `openvino/` or `onnx/` folder, else converted
-        here (seconds). Unsupported combinations raise `ValueError`. With `"auto"` (either or
-        both) the encoder takes the fastest installed runtime of this CPU whose vectors keep a
-        cosine of at least 0.9999 to torch float32's on a few check texts, logs it and records
-        it in `runtime_choice` (`declutr.inference.choice`; on a GPU, torch float32). The
-        environment variables `DECLUTR_BACKEND` / `DECLUTR_PRECISION` replace `"auto"`.
+    precision, backend : `str`, optional (default=`"auto"`)
+        The arithmetic inside the transformer (`"float32"`, `"bfloat16"`, `"float16"`, `"int8"`;
+        pooling is always float32) and who runs it (`"torch"`, or on the CPU `"openvino"`,
+        `"onnx"`: extras, models read from an export's folders or converted here). `"auto"`
+        takes the fastest installed runtime whose vectors keep a cosine of 0.9999 to torch
+        float32's, logged and kept in `runtime_choice` (`declutr.inference.choice`, which says
+        what each device supports; unsupported combinations raise `ValueError`).
     long_texts : `str`, optional (default=`"truncate"`)
         `"truncate"` texts to their first `max_length` tokens, or `"chunk_mean"`: average the
         vectors of a longer text's windows, weighted by tokens (`declutr.inference.long_texts`).
@@ -148,45 +139,9 @@ class Encoder:
         precision = choice.option_value("precision", precision)
         check_runtime_options(backend, precision, self.device)  # before moving the model
         self.transformer = loaded.transformer.to(self.device).float().eval().requires_grad_(False)
-        self.runtime, self.runtime_choice = self._choose_runtime(backend, precision, model)
+        self.runtime, self.runtime_choice = choice.choose_runtime(self, backend, precision, model)
         self.precision, self.backend = self.runtime_choice.precision, self.runtime_choice.backend
         self.truncated = self.skipped = 0
-
-    def _choose_runtime(self, backend: str, precision: str, source: Any) -> Tuple[Any, Any]:
-        """The runtime of `backend` and `precision`, choosing where either is `"auto"`
-        (`declutr.inference.choice`), and its record; an automatic choice is logged."""
-        names = ["input_ids", "attention_mask"] + ["token_type_ids"] * self._uses_token_type_ids
-
-        def build(backend: str, precision: str) -> Any:
-            return make_runtime(backend, precision, self.transformer, self.device, names, source)
-
-        if AUTO not in (backend, precision):
-            return build(backend, precision), choice.RuntimeChoice(backend, precision)
-        paths = choice.candidates(
-            self.device.type, cpu.has_bf16_instructions(), choice.installed_backends(), backend,
-            precision,
-        )  # fmt: skip
-        chosen_by = (
-            "auto"
-            if backend == precision
-            else "auto " + ("backend" if backend == AUTO else "precision")
-        )
-        before, after = self._special_tokens
-        leading = leading_token_ids(self.tokenizer, list(choice.CHECK_TEXTS), self.max_length)
-        _, batches = batching.sorted_batches(
-            [before + ids + after for ids, _ in leading],
-            self.batch_size,
-            self.tokenizer.pad_token_id or 0,
-            self._uses_token_type_ids,
-        )
-
-        def vectors_of(runtime: Any) -> np.ndarray:
-            return np.concatenate(runtime.pooled(batches))
-
-        flags = sorted((cpu.cpu_flags() or frozenset()) & cpu.REPORTED_FLAGS)
-        runtime, record = choice.choose(paths, build, vectors_of, chosen_by, flags)
-        logger.info("Embedding with %s", record)
-        return runtime, record
 
     @property
     def dim(self) -> int:

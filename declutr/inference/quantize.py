@@ -20,13 +20,12 @@ extra `declutr[int8]` installs NNCF. int8 changes the vectors more than bfloat16
 import logging
 import random
 from pathlib import Path
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List
 
-from declutr.inference.runtimes import OPENVINO_FILE, _import_extra, to_openvino
+from declutr.inference.runtimes import INT8_OPENVINO_FILE, _import_extra, to_openvino
 
 logger = logging.getLogger(__name__)
 
-INT8_OPENVINO_FILE = "openvino/openvino_model_qint8_quantized.xml"
 # Texts whose activations calibrate the quantization (NNCF's default subset size).
 CALIBRATION_TEXTS = 300
 
@@ -91,18 +90,3 @@ def _one_row(row: List[int], names: List[str]) -> dict:
     ids = np.asarray([row], dtype=np.int64)
     values = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
     return {name: values.get(name, np.zeros_like(ids)) for name in names}
-
-
-def int8_model_path(source: Optional[Any]) -> Path:
-    """The int8 model of an exported directory `source`, or a `ValueError` saying how to make
-    one."""
-    folder = Path(source) if isinstance(source, (str, Path)) and Path(source).is_dir() else None
-    path = folder / INT8_OPENVINO_FILE if folder else None
-    if path is None or not path.is_file():
-        raise ValueError(
-            f"precision='int8' reads an int8 model exported beside the float32 one "
-            f"({INT8_OPENVINO_FILE}), and {source} has none. Make it, calibrated on your own "
-            "texts: declutr export MODEL OUTPUT --backend openvino --int8-calibration TEXTS.txt "
-            f"(then embed with OUTPUT); the float32 OpenVINO model is {OPENVINO_FILE}."
-        )
-    return path

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Where sentence-transformers (and `Encoder`) find a runtime's model inside a model directory.
 OPENVINO_FILE = "openvino/openvino_model.xml"
 ONNX_FILE = "onnx/model.onnx"
+# An int8 model (`declutr.inference.quantize`), named as sentence-transformers names its own.
+INT8_OPENVINO_FILE = "openvino/openvino_model_qint8_quantized.xml"
 # The input and output names optimum (and so sentence-transformers) expects.
 OUTPUT_NAME = "last_hidden_state"
 _EXTRAS = {"openvino": ("openvino", "declutr[openvino]"), "onnx": ("onnxruntime", "declutr[onnx]")}
@@ -275,8 +277,6 @@ def make_runtime(
     if backend == "torch":
         return TorchRuntime(transformer, device, precision)
     if backend == "openvino" and precision == "int8":
-        from declutr.inference.quantize import int8_model_path
-
         model = _import_extra("openvino").Core().read_model(str(int8_model_path(source)))
         return OpenVINORuntime(model, precision, threads)
     if backend == "openvino":
@@ -290,6 +290,21 @@ def make_runtime(
     if saved is not None and saved.is_file():
         return OnnxRuntime(str(saved), threads)
     return OnnxRuntime(to_onnx(transformer, input_names), threads)
+
+
+def int8_model_path(source: Optional[Any]) -> Path:
+    """The int8 model of an exported directory `source`, or a `ValueError` saying how to make
+    one."""
+    folder = Path(source) if isinstance(source, (str, Path)) and Path(source).is_dir() else None
+    path = folder / INT8_OPENVINO_FILE if folder else None
+    if path is None or not path.is_file():
+        raise ValueError(
+            f"precision='int8' reads an int8 model exported beside the float32 one "
+            f"({INT8_OPENVINO_FILE}), and {source} has none. Make it, calibrated on your own "
+            "texts: declutr export MODEL OUTPUT --backend openvino --int8-calibration TEXTS.txt "
+            f"(then embed with OUTPUT); the float32 OpenVINO model is {OPENVINO_FILE}."
+        )
+    return path
 
 
 # Conversion.
