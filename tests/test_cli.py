@@ -32,7 +32,7 @@ print(json.dumps({{"exit_code": result.exit_code, "heavy": heavy}}))
 
 def run_python(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """A fresh interpreter in the project root, as a user's shell starts one."""
-    env = {**os.environ, "PYTHONWARNINGS": ""}  # the warnings a user sees, not pytest's filters
+    env = {**(kwargs.pop("env", None) or os.environ), "PYTHONWARNINGS": ""}  # not pytest's
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, **kwargs
     )
@@ -96,18 +96,28 @@ def test_import_declutr_and_register_print_no_warning():
     assert "Warning" not in done.stderr, done.stderr
 
 
-def test_a_real_command_prints_no_warning(tiny_model, tmp_path):
-    # Given a model and a text file
+@pytest.mark.parametrize("runtime", ["torch", "auto"])
+def test_a_real_command_prints_no_warning(tiny_model, tmp_path, runtime):
+    # Given a model and a text file, and a user's environment (with "auto", nothing set: the
+    # runtime is chosen and converted, which forks after the tokenizer ran)
     # When `declutr embed` runs in a fresh interpreter
     output = tmp_path / "out.npy"
+    env = None
+    if runtime == "auto":
+        unset = ("DECLUTR_BACKEND", "DECLUTR_PRECISION", "TOKENIZERS_PARALLELISM")
+        env = {key: value for key, value in os.environ.items() if key not in unset}
     done = run_python(
         "-m", "declutr", "embed", tiny_model, str(DOCUMENTS), "-o", str(output), "--no-progress",
-        timeout=300,
+        timeout=300, env=env,
     )  # fmt: skip
-    # Then it embeds, and stderr holds log lines but no warning
+    # Then it embeds, and stderr holds log lines but no library's warning (Python warnings,
+    # tokenizers' fork notice, transformers' notices while the runtime converts)
     assert done.returncode == 0, done.stderr[-2000:]
     assert output.is_file()
-    assert "Warning" not in done.stderr, done.stderr
+    for marker in ("Warning", "forked", "TOKENIZERS_PARALLELISM", "unrecognised"):
+        assert marker not in done.stderr, done.stderr
+    if runtime == "auto":
+        assert "INFO declutr.inference.choice: Embedding with backend=" in done.stderr
 
 
 TRAIN = """

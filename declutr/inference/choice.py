@@ -18,11 +18,12 @@ environment variables `DECLUTR_BACKEND` and `DECLUTR_PRECISION` replace the `"au
 example `DECLUTR_BACKEND=torch` keeps a deployment on torch without a code change).
 """
 
+import contextlib
 import importlib.util
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -203,7 +204,10 @@ def choose_runtime(
     names = ["input_ids", "attention_mask"] + ["token_type_ids"] * encoder._uses_token_type_ids
 
     def build(backend: str, precision: str) -> Any:
-        return make_runtime(backend, precision, encoder.transformer, encoder.device, names, source)
+        with _forks_quietly():
+            return make_runtime(
+                backend, precision, encoder.transformer, encoder.device, names, source
+            )
 
     if AUTO not in (backend, precision):
         return build(backend, precision), RuntimeChoice(backend, precision)
@@ -231,3 +235,18 @@ def choose_runtime(
     runtime, record = choose(paths, build, vectors_of, chosen_by, flags)
     logger.info("Embedding with %s", record)
     return runtime, record
+
+
+@contextlib.contextmanager
+def _forks_quietly() -> Iterator[None]:
+    """A runtime's conversion may fork after the tokenizer's threads have run, and the forked
+    child would print Hugging Face tokenizers' fork warning: the variable that silences it is set
+    while the runtime is built (the child gets it; this process's tokenizer keeps its threads)."""
+    if "TOKENIZERS_PARALLELISM" in os.environ:
+        yield
+        return
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop("TOKENIZERS_PARALLELISM", None)

@@ -9,13 +9,14 @@ OpenVINO and ONNX Runtime are optional extras (`pip install "declutr[openvino]"`
 looks for them), or are converted from the torch model when the encoder is built.
 """
 
+import contextlib
 import importlib
 import io
 import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -331,12 +332,26 @@ def _example_inputs(input_names: Sequence[str]) -> tuple:
     return tuple(values.get(name, torch.zeros((2, 8), dtype=torch.long)) for name in input_names)
 
 
+@contextlib.contextmanager
+def _transformers_errors_only() -> Iterator[None]:
+    """Tracing reads every attribute of the model, and transformers logs a warning for some
+    (`loss_type=None` ... unrecognised): only its errors are shown while a model converts."""
+    from transformers.utils import logging as transformers_logging
+
+    level = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(level)
+
+
 def to_openvino(transformer: Any, input_names: Sequence[str]) -> Any:
     """The float32 transformer as an `openvino.Model` with dynamic batch and sequence sizes."""
     openvino = _import_extra("openvino")
     wrapper = _LastHiddenState(transformer, input_names).eval()
     example = _example_inputs(input_names)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _transformers_errors_only():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches
         model = openvino.convert_model(wrapper, example_input=example)
     for port, name in zip(model.inputs, input_names):
@@ -351,7 +366,7 @@ def to_onnx(transformer: Any, input_names: Sequence[str], path: Optional[Path] =
     to `path` if given; returns the serialized model."""
     axes = {0: "batch_size", 1: "sequence_length"}
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _transformers_errors_only():
         warnings.simplefilter("ignore")  # tracer and deprecation warnings
         torch.onnx.export(
             _LastHiddenState(transformer, input_names).eval(),
