@@ -12,5 +12,8 @@ BACKENDS = (AUTO, "torch", "openvino", "onnx")
 PRECISIONS = (AUTO, "float32", "bfloat16", "float16", "int8")
 # A text longer than `max_length`: cut, or the mean of its windows, weighted by their tokens.
 LONG_TEXTS = ("truncate", "chunk_mean")
+# The reference runtime, whose vectors every other is checked against (`backend=`, `precision=`):
+# for evaluations whose scores must not depend on the machine's runtime choice.
+REFERENCE_RUNTIME = {"backend": "torch", "precision": "float32"}
 # A line that cannot be read: stop, or write a NaN row / an error line and go on.
 ON_ERROR = ("raise", "skip")

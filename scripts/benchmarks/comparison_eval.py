@@ -22,6 +22,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 from scipy.stats import rankdata
 
+from declutr.inference.options import REFERENCE_RUNTIME
+
 MAX_LENGTH = 128
 METRICS = ["stsb", "sickr", "1nn", "retrieval"]
 
@@ -150,7 +152,8 @@ def embedder(model: Dict, peer_python: Optional[Path]) -> Callable[[List[str]], 
     if model["kind"] == "declutr":
         from declutr import Encoder
 
-        encoder = Encoder(model["path"], batch_size=64, max_length=MAX_LENGTH)
+        # torch float32, the reference: scores do not depend on the machine's runtime choice
+        encoder = Encoder(model["path"], batch_size=64, max_length=MAX_LENGTH, **REFERENCE_RUNTIME)
         return lambda texts: encoder.encode(texts, show_progress=False)
     if model["kind"] == "average":
         return AveragedEmbeddings(model["path"]).encode

@@ -26,6 +26,7 @@ import typer
 from declutr import Encoder
 from declutr.demo.settings import PRETRAINED_MAX_DOCUMENTS
 from declutr.evaluation import evaluate
+from declutr.inference.options import REFERENCE_RUNTIME
 from scripts.benchmarks.demo_validation import validation_corpus
 
 CONFIG = Path(__file__).resolve().parents[2] / "training_config" / "quickstart.jsonnet"
@@ -41,10 +42,13 @@ def one_nn_accuracy(vectors: np.ndarray, labels: List[str]) -> float:
 
 
 def scores(model: str, heldout: List[Dict[str, str]], senteval: Path) -> Dict[str, float]:
-    encoder = Encoder(model, max_length=64)
+    encoder = Encoder(model, max_length=64, **REFERENCE_RUNTIME)
     vectors = encoder.encode([record["text"] for record in heldout])
     labels = [record["category"] for record in heldout]
-    sts = evaluate(Encoder(model, max_length=128), senteval, "STSBenchmark", show_progress=False)
+    sts = evaluate(
+        Encoder(model, max_length=128, **REFERENCE_RUNTIME), senteval, "STSBenchmark",
+        show_progress=False,
+    )  # fmt: skip
     return {
         "bbc_1nn_accuracy": one_nn_accuracy(vectors, labels),
         "stsb_dev_spearman": sts["results"]["STSBenchmark"]["dev_spearman"],

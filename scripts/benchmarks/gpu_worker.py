@@ -66,6 +66,7 @@ def encoder(spec: Dict, device: torch.device) -> Callable[[List[str], int], np.n
             device=device,
             max_length=spec["max_length"] - 2,
             precision=spec["precision"],
+            backend="torch",
         )
         return lambda texts, size: model.encode(texts, batch_size=size, show_progress=False)
     from sentence_transformers import SentenceTransformer

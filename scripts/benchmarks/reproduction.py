@@ -42,6 +42,8 @@ from typing import Annotated, Dict, List, Tuple
 
 import typer
 
+from declutr.inference.options import REFERENCE_RUNTIME
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHARED = Path(os.environ.get("DECLUTR_SHARED", PROJECT_ROOT.parent / "shared"))
 
@@ -221,7 +223,9 @@ def choose_rate(output_dir: Path, data_path: Path, num_documents: int, opts: Dic
         accuracy = cached(
             output_dir / f"{run['name']}.retrieval.json",
             opts["reuse"],
-            lambda: retrieval_accuracy(Encoder(archive, batch_size=64), *pairs),  # noqa: B023
+            lambda a=archive: retrieval_accuracy(
+                Encoder(a, batch_size=64, **REFERENCE_RUNTIME), *pairs
+            ),
         )
         runs.append({"learning_rate": rate, "retrieval": accuracy})
         logger.info("continuation rate %g: held-out retrieval accuracy %.3f", rate, accuracy)

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from declutr.inference.options import REFERENCE_RUNTIME
+
 TASKS = ["STSBenchmark", "SICKRelatedness", "MR", "TREC"]
 # Columns of the table: (key in a row's "scores", header).
 COLUMNS = [
@@ -101,7 +103,8 @@ def score(
     from declutr import Encoder
     from declutr.evaluation import evaluate
 
-    encoder = Encoder(model, batch_size=batch_size, max_length=max_length)  # GPU when there is one
+    # GPU when there is one; torch float32, the reference, whatever runtime the machine offers
+    encoder = Encoder(model, batch_size=batch_size, max_length=max_length, **REFERENCE_RUNTIME)
     result = evaluate(encoder, data_dir, tasks, show_progress=False)
     scores = {
         task: result["results"][task][SCORE_KEYS.get(task, "accuracy")]
