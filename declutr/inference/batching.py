@@ -5,6 +5,7 @@ pooling."""
 import itertools
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
+import numpy as np
 import torch
 
 from declutr.data.documents import DocumentFormatError
@@ -29,6 +30,15 @@ def mean_pool(hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     # Shape: (batch_size, seq_len, 1)
     weights = mask.unsqueeze(-1).to(hidden_states.dtype)
     return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+
+
+def masked_mean(hidden_states: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`mean_pool` in numpy: the mean of `hidden_states`, `(batch_size, seq_len, dim)`, over the
+    positions where `mask`, `(batch_size, seq_len)`, is set, in float32."""
+    # Shape: (batch_size, seq_len, 1)
+    weights = mask[..., None].astype(np.float32)
+    summed = (hidden_states.astype(np.float32, copy=False) * weights).sum(axis=1)
+    return summed / np.maximum(weights.sum(axis=1), 1.0)
 
 
 def chunks(items: Iterable[str], size: int) -> Iterator[Tuple[int, List[str]]]:

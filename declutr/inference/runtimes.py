@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from declutr.inference.batching import mean_pool
+from declutr.inference.batching import masked_mean, mean_pool
 from declutr.inference.cpu import BF16_FLAGS, has_bf16_instructions
 from declutr.inference.options import AUTO, BACKENDS, PRECISIONS
 
@@ -105,15 +105,6 @@ def _import_extra(backend: str) -> Any:
         raise ImportError(
             f'backend={backend!r} needs {module}: pip install "{extra}" ({error}).'
         ) from error
-
-
-def masked_mean(hidden_states: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`mean_pool` in numpy: the mean of `hidden_states`, `(batch_size, seq_len, dim)`, over the
-    positions where `mask`, `(batch_size, seq_len)`, is set, in float32."""
-    # Shape: (batch_size, seq_len, 1)
-    weights = mask[..., None].astype(np.float32)
-    summed = (hidden_states.astype(np.float32, copy=False) * weights).sum(axis=1)
-    return summed / np.maximum(weights.sum(axis=1), 1.0)
 
 
 class Runtime:
