@@ -117,7 +117,7 @@ class DeCLUTRPredictor(Predictor):
         plain = (long_texts, chunk_overlap) == ("truncate", 0)
         if plain and AUTO in (backend, precision) and getattr(model, "_feedforward", None):
             # Keep the "projections" only the model's own forward gives.
-            backend, precision = TORCH_FLOAT32
+            precision, backend = TORCH_FLOAT32
         if (precision, backend) != TORCH_FLOAT32 or not plain:
             self._encoder = _encoder_of(
                 model, dataset_reader, precision, backend, long_texts, chunk_overlap

@@ -97,3 +97,14 @@ def test_predictor_refuses_unsupported_settings(archive):
     with pytest.raises(ValueError, match="supports precision='float32' only"):
         settings = {"backend": "onnx", "precision": "float16"}
         Predictor.from_archive(load_archive(archive), "declutr", extra_args=settings)
+
+
+def test_with_the_automatic_runtime_a_feedforward_model_keeps_its_projections(
+    archive, predictor, auto_runtime
+):
+    # Given the users' default ("auto") and a model with a feedforward
+    chosen = Predictor.from_archive(load_archive(archive), "declutr")
+    # Then the model's own forward answers: projections too, the same embeddings
+    output = chosen.predict("two words")
+    assert sorted(output) == ["embeddings", "projections"]
+    assert output["embeddings"] == pytest.approx(predictor.predict("two words")["embeddings"])
