@@ -8,7 +8,8 @@ is done:
     python -m scripts.benchmarks.comparison --smoke --final   # every row, tiny, a few minutes
 
 Settings (`comparison_data`): S2 adapts all-MiniLM-L6-v2 to the demo's BBC News articles; S1
-continues a masked LM trained from scratch on `documents.jsonl` (the reproduction's base). Rows
+continues a masked LM trained from scratch on `documents.jsonl` (`S1_BASE`, built with the
+reproduction's code). Rows
 (`ROWS`): the base untouched; (S1) a random encoder of its shape and its averaged input
 embeddings; masked LM only; DeCLUTR as the paper configures it (`declutr_small.jsonnet`, with
 `short_documents: "shrink"` for documents shorter than its spans); DeCLUTR with the project's
