@@ -10,11 +10,9 @@ from allennlp.predictors import Predictor
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 from declutr.data.texts import invalid_text_reason
 from declutr.inference import choice
-from declutr.inference.options import AUTO
+from declutr.inference.options import AUTO, REFERENCE_RUNTIME
 
 logger = logging.getLogger(__name__)
-
-TORCH_FLOAT32 = ("float32", "torch")  # (precision, backend): the model's own forward
 
 
 class InvalidInputError(ValueError):
@@ -117,15 +115,16 @@ class DeCLUTRPredictor(Predictor):
         plain = (long_texts, chunk_overlap) == ("truncate", 0)
         if plain and AUTO in (backend, precision) and getattr(model, "_feedforward", None):
             # Keep the "projections" only the model's own forward gives.
-            precision, backend = TORCH_FLOAT32
-        if (precision, backend) != TORCH_FLOAT32 or not plain:
+            backend, precision = REFERENCE_RUNTIME["backend"], REFERENCE_RUNTIME["precision"]
+        # The reference runtime (torch float32) is the model's own forward.
+        if {"backend": backend, "precision": precision} != REFERENCE_RUNTIME or not plain:
             self._encoder = _encoder_of(
                 model, dataset_reader, precision, backend, long_texts, chunk_overlap
             )
             found = self._encoder.runtime_choice
             if plain and AUTO in (backend, precision):
                 self._encoder_chosen = True
-                if (found.precision, found.backend) == TORCH_FLOAT32:
+                if {"backend": found.backend, "precision": found.precision} == REFERENCE_RUNTIME:
                     self._encoder = None  # the model's own forward: the same vectors
 
     def load_line(self, line: str) -> JsonDict:
