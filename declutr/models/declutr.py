@@ -72,6 +72,12 @@ class DeCLUTR(Model):
         forward pass over the anchors; measured in `scripts/benchmarks/reproduction.py`
         (docs/reproduction.md), the masked anchors are what puts DeCLUTR below the contrastive
         loss alone on a small budget.
+    masked_anchor_positives : `bool`, optional (default=`False`)
+        With `unmasked_anchors` (otherwise a `ConfigurationError`): add a second contrastive term
+        that pairs each unmasked anchor with its own masked pass, a SimCSE-like positive (the
+        same text under other masks and dropout), beside its span positives. No extra encoder
+        pass: the masked pass already runs for the masked-LM loss. A dev experiment of
+        docs/comparison.md.
     scale_fix : `bool`, optional (default=`True`)
         Under distributed training each worker's loss covers the gathered batch but only its own
         slice carries gradients, and DDP averages gradients over the `W` workers, so the applied
@@ -109,6 +115,7 @@ class DeCLUTR(Model):
         mlm_probability: float = 0.15,
         mlm_weight: float = 1.0,
         unmasked_anchors: bool = False,
+        masked_anchor_positives: bool = False,
         scale_fix: bool = True,
         gradient_cache_chunk_size: Optional[int] = None,
         length_groups: int = 1,
@@ -124,6 +131,12 @@ class DeCLUTR(Model):
         if not 0 < mlm_probability < 1:
             raise ConfigurationError(f"mlm_probability must be in (0, 1), got {mlm_probability}.")
         _check_unmasked_anchors(unmasked_anchors, loss, masked_language_modeling)
+        if masked_anchor_positives and not unmasked_anchors:
+            raise ConfigurationError(
+                "masked_anchor_positives: true pairs each unmasked anchor with its masked pass, "
+                "so it needs unmasked_anchors: true (and so both losses); set it or remove "
+                "masked_anchor_positives."
+            )
         if not mlm_weight > 0:
             raise ConfigurationError(
                 f"mlm_weight must be positive, got {mlm_weight}; to train without the masked-LM "
@@ -139,6 +152,7 @@ class DeCLUTR(Model):
         self._mlm_probability = mlm_probability
         self._mlm_weight = mlm_weight
         self._unmasked_anchors = unmasked_anchors
+        self._masked_anchor_positives = masked_anchor_positives
         self._scale_fix = scale_fix
         if gradient_cache_chunk_size is not None and gradient_cache_chunk_size < 1:
             raise ConfigurationError(
@@ -180,9 +194,11 @@ class DeCLUTR(Model):
 
         batch_size, num_anchors = token_ids.shape[:2]
         mlm_loss: Optional[torch.Tensor] = None
+        masked: Optional[torch.Tensor] = None  # the masked pass, as a positive of its anchor
         if self.training and self._mlm_embedder is not None:
             anchor_embeddings, mlm_loss = self._embed_masked(_flatten(anchors))
             if self._unmasked_anchors and self._loss is not None:
+                masked = anchor_embeddings if self._masked_anchor_positives else None
                 anchor_embeddings = self._embed(_flatten(anchors))
         else:
             anchor_embeddings = self._embed(_flatten(anchors))
@@ -206,6 +222,12 @@ class DeCLUTR(Model):
             anchor_vectors = output.get("projections", output["embeddings"])
             positive_vectors = mean_positives.get("projections", mean_positives["embeddings"])
             contrastive_loss = self._gathered_contrastive_loss(anchor_vectors, positive_vectors)
+            if masked is not None:
+                masked_output = self._project(masked)
+                masked_vectors = masked_output.get("projections", masked_output["embeddings"])
+                contrastive_loss = contrastive_loss + self._gathered_contrastive_loss(
+                    anchor_vectors, masked_vectors
+                )
             self._contrastive_loss(contrastive_loss.detach() if counts else None)
             if counts:
                 losses.append(contrastive_loss)

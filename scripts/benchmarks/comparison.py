@@ -113,6 +113,14 @@ ROWS: Dict[str, Dict] = {
         "rates": [2e-5],
         "probe": True,
     },
+    "declutr_masked_positive": {  # S2's STS gap to SimCSE: add a dropout-style positive
+        "label": "DeCLUTR, unmasked anchors, masked pass as a second positive",
+        "kind": "allennlp",
+        "config": "declutr_small.jsonnet",
+        "options": [BEST | {"model.masked_anchor_positives": True}],
+        "rates": [2e-5],
+        "probe": True,
+    },
     "contrastive": {
         "label": "contrastive only",
         "kind": "allennlp",

@@ -12,6 +12,7 @@ from allennlp.models import Model
 
 from declutr.data.dataset_readers import DeCLUTRDatasetReader
 from declutr.losses import NTXent
+from declutr.models.declutr import _flatten
 from tests import DOCUMENTS, FIXTURES_ROOT
 
 CONFIGS = FIXTURES_ROOT / "configs"
@@ -102,6 +103,37 @@ def test_unmasked_anchors_give_the_contrastive_loss_its_unmasked_embeddings(
     # Then the contrastive loss is that of the unmasked anchors exactly when asked for
     assert trained["mlm_loss"] > 1.0
     assert (trained["contrastive_loss"] == pytest.approx(unmasked)) == unmasked_anchors
+
+
+def test_masked_anchor_positives_add_the_anchor_and_its_masked_pass_as_a_pair(
+    tiny_model_no_dropout, monkeypatch
+):
+    # Given a model without dropout whose anchors' masked passes are also their positives
+    monkeypatch.setenv("DECLUTR_TEST_MODEL", tiny_model_no_dropout)
+    model = build("declutr", unmasked_anchors=True, masked_anchor_positives=True)
+    instances = list(reader_for(tiny_model_no_dropout, seed=0).read(str(DOCUMENTS)))[:4]
+    batch = tensors(instances)
+    with torch.no_grad():
+        model.eval()
+        model(**batch)
+        spans_only = model.get_metrics(reset=True)["contrastive_loss"]
+        # When it trains on the batch, and the same masks are drawn again outside the model
+        model.train()
+        torch.manual_seed(5)
+        model(**batch)
+        trained = model.get_metrics(reset=True)["contrastive_loss"]
+        torch.manual_seed(5)
+        masked, _ = model._embed_masked(_flatten(batch["anchors"]))
+        unmasked = model._embed(_flatten(batch["anchors"]))
+    # Then the contrastive loss is the span pairs' plus NT-Xent of each anchor with its masked pass
+    expected = spans_only + NTXent(temperature=0.05)(unmasked, masked).item()
+    assert trained == pytest.approx(expected, rel=1e-4)
+    assert trained > spans_only + 0.01
+
+
+def test_masked_anchor_positives_need_unmasked_anchors():
+    with pytest.raises(ConfigurationError, match="needs unmasked_anchors: true"):
+        build("declutr", masked_anchor_positives=True)
 
 
 @pytest.mark.parametrize("weight", [0.0, -1.0])
