@@ -130,13 +130,9 @@ class DeCLUTR(Model):
             )
         if not 0 < mlm_probability < 1:
             raise ConfigurationError(f"mlm_probability must be in (0, 1), got {mlm_probability}.")
-        _check_unmasked_anchors(unmasked_anchors, loss, masked_language_modeling)
-        if masked_anchor_positives and not unmasked_anchors:
-            raise ConfigurationError(
-                "masked_anchor_positives: true pairs each unmasked anchor with its masked pass, "
-                "so it needs unmasked_anchors: true (and so both losses); set it or remove "
-                "masked_anchor_positives."
-            )
+        _check_unmasked_anchors(
+            unmasked_anchors, masked_anchor_positives, loss, masked_language_modeling
+        )
         if not mlm_weight > 0:
             raise ConfigurationError(
                 f"mlm_weight must be positive, got {mlm_weight}; to train without the masked-LM "
@@ -322,9 +318,19 @@ class DeCLUTR(Model):
 
 
 def _check_unmasked_anchors(
-    unmasked_anchors: bool, loss: Optional[ContrastiveLoss], masked_language_modeling: bool
+    unmasked_anchors: bool,
+    masked_anchor_positives: bool,
+    loss: Optional[ContrastiveLoss],
+    masked_language_modeling: bool,
 ) -> None:
-    """`unmasked_anchors` changes only a model with both losses: refuse it on any other."""
+    """`unmasked_anchors` changes only a model with both losses: refuse it on any other; and
+    `masked_anchor_positives` pairs unmasked anchors with their masked pass: refuse it without."""
+    if masked_anchor_positives and not unmasked_anchors:
+        raise ConfigurationError(
+            "masked_anchor_positives: true pairs each unmasked anchor with its masked pass, "
+            "so it needs unmasked_anchors: true (and so both losses); set it or remove "
+            "masked_anchor_positives."
+        )
     if not unmasked_anchors or (loss is not None and masked_language_modeling):
         return
     why = (
