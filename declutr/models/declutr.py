@@ -215,15 +215,10 @@ class DeCLUTR(Model):
             if not self.training:
                 self._retrieval(output["embeddings"], mean_positives["embeddings"])
         if positives is not None and self._loss is not None:
-            anchor_vectors = output.get("projections", output["embeddings"])
-            positive_vectors = mean_positives.get("projections", mean_positives["embeddings"])
-            contrastive_loss = self._gathered_contrastive_loss(anchor_vectors, positive_vectors)
+            positive_sets = [_loss_vectors(mean_positives)]
             if masked is not None:
-                masked_output = self._project(masked)
-                masked_vectors = masked_output.get("projections", masked_output["embeddings"])
-                contrastive_loss = contrastive_loss + self._gathered_contrastive_loss(
-                    anchor_vectors, masked_vectors
-                )
+                positive_sets.append(_loss_vectors(self._project(masked)))
+            contrastive_loss = self._gathered_contrastive_loss(_loss_vectors(output), positive_sets)
             self._contrastive_loss(contrastive_loss.detach() if counts else None)
             if counts:
                 losses.append(contrastive_loss)
@@ -296,12 +291,14 @@ class DeCLUTR(Model):
         }
 
     def _gathered_contrastive_loss(
-        self, anchors: torch.Tensor, positives: torch.Tensor
+        self, anchors: torch.Tensor, positive_sets: List[torch.Tensor]
     ) -> torch.Tensor:
+        """The contrastive loss summed over `positive_sets`, on all workers' pairs (the anchors
+        gathered once)."""
         assert self._loss is not None
         anchors = all_gather_with_local_grad(anchors)
-        positives = all_gather_with_local_grad(positives)
-        loss = self._loss(anchors, positives)
+        gathered = [all_gather_with_local_grad(positives) for positives in positive_sets]
+        loss = torch.stack([self._loss(anchors, positives) for positives in gathered]).sum()
         if self._scale_fix and dist.is_available() and dist.is_initialized():
             loss = scale_gradient(loss, dist.get_world_size())
         return loss
@@ -343,6 +340,11 @@ def _check_unmasked_anchors(
         f"pass beside the masked-LM pass, so it needs both losses; here {why}. Remove "
         "unmasked_anchors, or set both a contrastive loss and masked_language_modeling: true."
     )
+
+
+def _loss_vectors(output: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """What the contrastive loss compares: the "projections" when there is a feedforward."""
+    return output.get("projections", output["embeddings"])
 
 
 def _seeded_by(token_ids: torch.Tensor) -> torch.Generator:
