@@ -24,8 +24,8 @@ def test_every_config_evaluates_to_a_declutr_experiment(config, monkeypatch):
 
 
 def test_the_adaptation_recipe_is_declutr_small_with_the_chosen_options(monkeypatch):
-    # scripts/benchmarks/comparison.py: the "declutr_best" row, chosen at 2e-5 on dev data
-    from scripts.benchmarks.comparison import BEST
+    # scripts/benchmarks/comparison_rows.py: the "declutr_best" row, chosen at 2e-5 on dev data
+    from scripts.benchmarks.comparison_rows import BEST
 
     small = evaluated(CONFIG_ROOT / "declutr_small.jsonnet", monkeypatch)
     adapt = evaluated(CONFIG_ROOT / "declutr_adapt.jsonnet", monkeypatch)
