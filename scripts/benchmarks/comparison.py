@@ -100,6 +100,7 @@ def prepare(name: str, opts: Dict) -> Dict:
         models["random"] = {"kind": "declutr", "path": str(base_dir / "scratch")}
         models["average"] = {"kind": "average", "path": base}
     models["base"] = {"kind": "declutr", "path": base}
+    models["tfidf"] = {"kind": "tfidf", "path": str(paths["train"])}
     sentences = sentence_file(read_lines(paths["train"]), folder / "data" / "sentences.txt")
     return {"name": name, "base": base, "paths": paths, "spans": spans, "models": models,
             "sentences": sentences, "folder": folder}  # fmt: skip

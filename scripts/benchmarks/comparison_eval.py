@@ -148,7 +148,7 @@ def bootstrap_difference(
 def embedder(model: Dict, peer_python: Optional[Path]) -> Callable[[List[str]], np.ndarray]:
     """An embedding function for a run's `model` (`{"kind", "path"}`): declutr's `Encoder` (mean
     pooling) for archives and Hugging Face folders, the peer venv's sentence-transformers (the
-    model's own pooling) for SimCSE and TSDAE, or the averaged input embeddings."""
+    model's own pooling) for SimCSE and TSDAE, the averaged input embeddings, or TF-IDF."""
     if model["kind"] == "declutr":
         from declutr import Encoder
 
@@ -157,6 +157,8 @@ def embedder(model: Dict, peer_python: Optional[Path]) -> Callable[[List[str]], 
         return lambda texts: encoder.encode(texts, show_progress=False)
     if model["kind"] == "average":
         return AveragedEmbeddings(model["path"]).encode
+    if model["kind"] == "tfidf":
+        return TfidfWords(model["path"]).encode
     return lambda texts: _peer_encode(model["path"], texts, peer_python)
 
 
@@ -190,3 +192,20 @@ class AveragedEmbeddings:
         return np.stack(
             [self.weights[row].mean(axis=0) if row else np.zeros(dimension) for row in ids]
         )
+
+
+class TfidfWords:
+    """A text's vector: TF-IDF of its words (scikit-learn's `TfidfVectorizer`, sublinear term
+    frequencies, the 16,384 most frequent words of at least 2 documents), fitted on the
+    setting's training documents (`path`, one a line): the lexical baseline, no encoder."""
+
+    def __init__(self, path: str, max_features: int = 16384) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        from scripts.benchmarks.comparison_data import read_lines
+
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=max_features)
+        self.vectorizer.fit(read_lines(Path(path)))
+
+    def encode(self, texts: List[str]) -> np.ndarray:
+        return self.vectorizer.transform(list(texts)).toarray().astype(np.float32)

@@ -27,6 +27,8 @@ ROWS: Dict[str, Dict] = {
     "base": {"label": "base, untouched", "kind": "untrained"},
     "random": {"label": "random encoder, same shape", "kind": "untrained", "only": "s1"},
     "average": {"label": "base's averaged input embeddings", "kind": "untrained", "only": "s1"},
+    # Words alone, no encoder: what lexical overlap scores (comparison_eval.TfidfWords).
+    "tfidf": {"label": "TF-IDF of words (no encoder)", "kind": "untrained"},
     # The ablations train with the project's optimizer (Adam's bias correction), as declutr_best.
     "mlm": {
         "label": "masked LM only",
