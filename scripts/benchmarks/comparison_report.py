@@ -8,7 +8,7 @@ from typing import Dict, List
 from scripts.benchmarks.comparison_eval import METRICS, bootstrap_difference
 
 HEADERS = {"stsb": "STS-B ρ", "sickr": "SICK-R ρ", "1nn": "1-NN acc", "retrieval": "retr. acc"}
-DECLUTR_ROWS = ("declutr_paper", "declutr_best")
+DECLUTR_ROWS = ("declutr_paper", "declutr_best", "declutr_sentence_spans")
 
 
 def _mean_sd(values: List[float], scale: float = 100.0) -> str:
