@@ -2,6 +2,7 @@
 DeCLUTR-small with exactly the options the comparison chose on dev data."""
 
 import json
+from typing import Optional
 
 import pytest
 from allennlp.common import Params
@@ -11,9 +12,11 @@ from tests import CONFIG_ROOT, MODEL_VARIABLE
 CONFIGS = sorted(CONFIG_ROOT.glob("*.jsonnet"))
 
 
-def evaluated(path, monkeypatch) -> dict:
+def evaluated(path, monkeypatch, overrides: Optional[dict] = None) -> dict:
+    """`path` evaluated, with allennlp's dotted `overrides` (as the comparison trains its rows)."""
     monkeypatch.setenv(MODEL_VARIABLE, "distilroberta-base")
-    return json.loads(json.dumps(Params.from_file(str(path)).as_dict(quiet=True)))
+    params = Params.from_file(str(path), json.dumps(overrides or {}))
+    return json.loads(json.dumps(params.as_dict(quiet=True)))
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[path.name for path in CONFIGS])
@@ -23,13 +26,6 @@ def test_every_config_evaluates_to_a_declutr_experiment(config, monkeypatch):
     assert params["dataset_reader"]["type"] == "declutr"
 
 
-def evaluated_with(path, overrides: dict, monkeypatch) -> dict:
-    """`path` evaluated with allennlp's dotted `overrides`, as the comparison trains its rows."""
-    monkeypatch.setenv(MODEL_VARIABLE, "distilroberta-base")
-    params = Params.from_file(str(path), json.dumps(overrides))
-    return json.loads(json.dumps(params.as_dict(quiet=True)))
-
-
 def test_the_adaptation_recipe_is_declutr_small_with_the_chosen_options(monkeypatch):
     # scripts/benchmarks/comparison_rows.py: the "declutr_sentence_spans" row, chosen at 2e-5 on
     # dev data (docs/comparison.md)
@@ -37,7 +33,7 @@ def test_the_adaptation_recipe_is_declutr_small_with_the_chosen_options(monkeypa
 
     assert ROWS["declutr_sentence_spans"]["options"] == [BEST | SENTENCE_SPANS]
     options = BEST | SENTENCE_SPANS | {"trainer.optimizer.lr": 2e-5}
-    small = evaluated_with(CONFIG_ROOT / "declutr_small.jsonnet", options, monkeypatch)
+    small = evaluated(CONFIG_ROOT / "declutr_small.jsonnet", monkeypatch, options)
     adapt = evaluated(CONFIG_ROOT / "declutr_adapt.jsonnet", monkeypatch)
     # The config sets the batch size once, so its loaders' memory and the validation batches
     # follow it; the benchmark's override changed the training batch size only.
